@@ -1,0 +1,46 @@
+"""cmrlab: learn, teach and explore the Context Maintenance and Retrieval model.
+
+The table of contents of the package; every public name is imported here.
+Data flows one way: parameters -> model -> simulation / likelihood ->
+analysis -> plotting -> widgets.
+"""
+
+from cmrlab import datasets
+from cmrlab.analysis import lag_crp, mean_recalls, pfr, pnr, spc, temporal_factor
+from cmrlab.likelihood import log_likelihood, log_likelihood_function
+from cmrlab.model import CMR, CMRState
+from cmrlab.parameters import (
+    DEFAULT_PARAMETERS,
+    PARAMETER_NAMES,
+    PARAMETERS,
+    PRESETS,
+    CMRParameters,
+    Parameter,
+)
+from cmrlab.recalls import check_recalls, clean_recalls
+from cmrlab.simulation import simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CMR",
+    "CMRParameters",
+    "CMRState",
+    "DEFAULT_PARAMETERS",
+    "PARAMETERS",
+    "PARAMETER_NAMES",
+    "PRESETS",
+    "Parameter",
+    "check_recalls",
+    "clean_recalls",
+    "datasets",
+    "lag_crp",
+    "log_likelihood",
+    "log_likelihood_function",
+    "mean_recalls",
+    "pfr",
+    "pnr",
+    "simulate",
+    "spc",
+    "temporal_factor",
+]

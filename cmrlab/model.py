@@ -1,0 +1,299 @@
+"""Pure CMR dynamics: state in, new state out.
+
+Everything here follows ``CMR_SPEC.md`` line by line. A :class:`CMRState`
+holds one list's context, both association matrices and the recall
+bookkeeping; each function returns a new state. :class:`CMR` wraps a state
+and its parameters in the object-style API of the project's seed document
+(``experience``, ``start_retrieving``, ``outcome_probabilities``,
+``retrieve``). All of it is a PyTree: ``jit``, ``vmap`` and ``grad`` pass
+through unchanged.
+
+Shapes, with ``L`` the list length: context ``(L + 1,)`` (unit 0 is the
+start-of-list unit), ``M^FC`` ``(L, L + 1)`` (row = item), ``M^CF``
+``(L + 1, L)`` (column = item).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from cmrlab.parameters import EPS, CMRParameters, as_parameters
+
+
+class CMRState(NamedTuple):
+    """The state of one list in CMR.
+
+    Attributes:
+        context: ``(L + 1,)`` unit-length temporal context ``c``.
+        mfc: ``(L, L + 1)`` item-to-context associations ``M^FC``.
+        mcf: ``(L + 1, L)`` context-to-item associations ``M^CF``.
+        recallable: ``(L,)`` bool, items that may still be recalled.
+        study_count: int32 scalar, items studied so far (next serial position ``k``).
+        recall_count: int32 scalar ``r``, items recalled so far.
+    """
+
+    context: jax.Array
+    mfc: jax.Array
+    mcf: jax.Array
+    recallable: jax.Array
+    study_count: jax.Array
+    recall_count: jax.Array
+
+
+def normalize(vector: jax.Array) -> jax.Array:
+    """``norm(v) = v / sqrt(sum(v^2) + eps)`` over the last axis."""
+    return vector / jnp.sqrt(jnp.sum(vector * vector, axis=-1, keepdims=True) + EPS)
+
+
+def integrate(context: jax.Array, context_input: jax.Array, drift_rate) -> jax.Array:
+    """Drift ``context`` toward ``context_input``, keeping unit length.
+
+    .. math::
+
+        c^{in} = \\mathrm{norm}(c^{in}),\\quad d = c \\cdot c^{in},\\quad
+        \\rho = \\sqrt{1 + \\beta^2 (d^2 - 1)} - \\beta d,\\quad
+        c' = \\mathrm{norm}(\\rho c + \\beta c^{in})
+
+    Args:
+        context: ``(..., L + 1)`` current context (unit length).
+        context_input: ``(..., L + 1)`` input pattern (any length).
+        drift_rate: ``beta`` in ``[0, 1]``.
+
+    Returns:
+        ``(..., L + 1)`` the new context.
+    """
+    c_in = normalize(context_input)
+    d = jnp.sum(context * c_in, axis=-1, keepdims=True)
+    return normalize(retention(d, drift_rate) * context + drift_rate * c_in)
+
+
+def retention(d, drift_rate):
+    """``rho = sqrt(1 + beta^2 (d^2 - 1)) - beta d``, the weight kept on the old context.
+
+    ``d`` is the dot product of the current context with the normalized input.
+    """
+    return jnp.sqrt(1 + drift_rate**2 * (d**2 - 1)) - drift_rate * d
+
+
+def initial_state(list_length: int, params: CMRParameters) -> CMRState:
+    """The state before the first study item.
+
+    ``c = e_0``; ``M^FC[i-1, i] = 1 - gamma``; ``M^CF[0, :] = 0``,
+    ``M^CF[j, i] = item_support`` if ``j == i`` else ``shared_support``.
+    """
+    L = list_length
+    context = jnp.zeros(L + 1, jnp.float32).at[0].set(1.0)
+    mfc = jnp.eye(L, L + 1, k=1, dtype=jnp.float32) * (1 - params.learning_rate)
+    eye = jnp.eye(L, dtype=jnp.float32)
+    item_rows = params.shared_support * (1 - eye) + params.item_support * eye
+    mcf = jnp.concatenate([jnp.zeros((1, L), jnp.float32), item_rows], axis=0)
+    return CMRState(
+        context=context,
+        mfc=mfc,
+        mcf=mcf,
+        recallable=jnp.zeros(L, bool),
+        study_count=jnp.zeros((), jnp.int32),
+        recall_count=jnp.zeros((), jnp.int32),
+    )
+
+
+def primacy_gradient(study_position, params: CMRParameters) -> jax.Array:
+    """``phi_k = phi_s * exp(-phi_d * k) + 1`` for 0-based serial position ``k``."""
+    return params.primacy_scale * jnp.exp(-params.primacy_decay * study_position) + 1
+
+
+def study(state: CMRState, params: CMRParameters, item) -> CMRState:
+    """Study ``item`` (1-based serial position) at the next serial position ``k``.
+
+    .. code-block:: text
+
+        c          = integrate(c, M^FC[i], beta_enc)
+        M^FC[i]   += gamma * c
+        M^CF[:, i] += phi_k * c,   phi_k = phi_s exp(-phi_d k) + 1
+
+    Learning uses the context after the update.
+    """
+    index = jnp.asarray(item, jnp.int32) - 1
+    context = integrate(state.context, state.mfc[index], params.encoding_drift_rate)
+    phi = primacy_gradient(state.study_count, params)
+    return state._replace(
+        context=context,
+        mfc=state.mfc.at[index].add(params.learning_rate * context),
+        mcf=state.mcf.at[:, index].add(phi * context),
+        recallable=state.recallable.at[index].set(True),
+        study_count=state.study_count + 1,
+    )
+
+
+def study_list(state: CMRState, params: CMRParameters, items: jax.Array) -> CMRState:
+    """Study a whole sequence of items (1-based serial positions), in order."""
+
+    def step(state, item):
+        return study(state, params, item), None
+
+    return jax.lax.scan(step, state, items)[0]
+
+
+def start_recall(state: CMRState, params: CMRParameters) -> CMRState:
+    """Reinstate start context before recall: ``c = integrate(c, e_0, beta_start)``."""
+    e0 = jnp.zeros_like(state.context).at[0].set(1.0)
+    return state._replace(context=integrate(state.context, e0, params.start_drift_rate))
+
+
+def stop_probability(state: CMRState, params: CMRParameters) -> jax.Array:
+    """``P(stop)``: ``min(1 - eps * n, theta_s * exp(theta_r * r))``, or 1 if ``n == 0``.
+
+    ``n`` is the number of items still recallable, ``r`` the number recalled.
+    """
+    return stop_rule(jnp.sum(state.recallable, axis=-1), state.recall_count, params)
+
+
+def stop_rule(n_recallable, recall_count, params: CMRParameters) -> jax.Array:
+    """``P(stop) = min(1 - eps n, theta_s exp(theta_r r))``, and 1 when ``n == 0``."""
+    p = jnp.minimum(
+        1 - EPS * n_recallable,
+        params.stop_probability_scale * jnp.exp(params.stop_probability_growth * recall_count),
+    )
+    return jnp.where(n_recallable == 0, 1.0, p)
+
+
+def item_supports(state: CMRState, params: CMRParameters) -> jax.Array:
+    """Luce-rule supports of each item, ``(L,)``, zero where not recallable.
+
+    .. code-block:: text
+
+        a = c @ M^CF
+        a = exp(tau * (log a - max(log a)))      (= (a / max a)^tau)
+        a = (a + eps) * recallable
+    """
+    return luce_supports(state.context @ state.mcf, state.recallable, params, axis=-1)
+
+
+def luce_supports(activation, recallable, params: CMRParameters, axis: int = -1) -> jax.Array:
+    """``(exp(tau (log a - max log a)) + eps) * recallable``, the max taken along ``axis``.
+
+    ``activation`` holds ``a = c @ M^CF`` for every item along ``axis``.
+    """
+    log_a = jnp.log(activation)
+    a = jnp.exp(params.choice_sensitivity * (log_a - jnp.max(log_a, axis=axis, keepdims=True)))
+    return (a + EPS) * recallable
+
+
+def outcome_probabilities(state: CMRState, params: CMRParameters) -> jax.Array:
+    """``(L + 1,)`` probabilities: index 0 = stop, index ``i`` = item ``i``.
+
+    ``P(stop) = p_stop``, ``P(item i) = (1 - p_stop) * a_i / sum(a)``; when no
+    item is recallable, ``P(stop) = 1``.
+    """
+    p_stop = stop_probability(state, params)
+    a = item_supports(state, params)
+    total = jnp.sum(a, axis=-1, keepdims=True)
+    p_items = (1 - p_stop)[..., None] * a / jnp.where(total > 0, total, 1.0)
+    return jnp.concatenate([p_stop[..., None], p_items], axis=-1)
+
+
+def recall(state: CMRState, params: CMRParameters, choice) -> CMRState:
+    """Apply a recall outcome: ``choice`` 0 = stop, ``i`` = recall item ``i``.
+
+    After item ``i``: ``c = integrate(c, M^FC[i], beta_rec)`` and ``i`` is no
+    longer recallable; the matrices do not change. After a stop nothing is
+    recallable any more (so ``P(stop) = 1`` from then on) and the state is
+    otherwise unchanged.
+    """
+    choice = jnp.asarray(choice, jnp.int32)
+    is_item = choice > 0
+    index = jnp.maximum(choice - 1, 0)
+    context = integrate(state.context, state.mfc[index], params.recall_drift_rate)
+    L = state.recallable.shape[-1]
+    chosen = jnp.arange(L) == index
+    return state._replace(
+        context=jnp.where(is_item, context, state.context),
+        recallable=jnp.where(is_item, state.recallable & ~chosen, False),
+        recall_count=state.recall_count + is_item.astype(jnp.int32),
+    )
+
+
+@jax.tree_util.register_pytree_node_class
+class CMR:
+    """The CMR model of one list as an immutable PyTree.
+
+    Methods that "change" the model return a new one::
+
+        model = CMR(list_length=16, parameters=cmrlab.DEFAULT_PARAMETERS)
+        for item in range(1, 17):
+            model = model.experience(item)
+        model = model.start_retrieving()
+        model.outcome_probabilities()      # (17,): index 0 = stop, i = item i
+        model = model.retrieve(16)         # recall the last item
+
+    Args:
+        list_length: ``L``, the number of study items (a Python int).
+        parameters: a dict of the 11 CMR parameters (see
+            :data:`cmrlab.DEFAULT_PARAMETERS`); floats or JAX scalars.
+
+    Attributes:
+        state: the :class:`CMRState` (context, ``M^FC``, ``M^CF``, ...).
+        params: the :class:`~cmrlab.parameters.CMRParameters`.
+    """
+
+    def __init__(self, list_length: int, parameters: Mapping[str, float]):
+        if isinstance(list_length, jax.core.Tracer) or int(list_length) < 1:
+            raise ValueError(
+                f"list_length must be a positive Python int, got {list_length!r}."
+            )
+        self.params = as_parameters(parameters)
+        self.state = initial_state(int(list_length), self.params)
+
+    @classmethod
+    def _from(cls, state: CMRState, params: CMRParameters) -> "CMR":
+        model = object.__new__(cls)
+        model.state, model.params = state, params
+        return model
+
+    def tree_flatten(self):
+        return (self.state, self.params), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls._from(*children)
+
+    @property
+    def list_length(self) -> int:
+        return self.state.recallable.shape[-1]
+
+    @property
+    def context(self) -> jax.Array:
+        """``(L + 1,)`` the current context vector."""
+        return self.state.context
+
+    @property
+    def mfc(self) -> jax.Array:
+        """``(L, L + 1)`` item-to-context associations."""
+        return self.state.mfc
+
+    @property
+    def mcf(self) -> jax.Array:
+        """``(L + 1, L)`` context-to-item associations."""
+        return self.state.mcf
+
+    def experience(self, item) -> "CMR":
+        """Study ``item`` (1-based serial position); see :func:`study`."""
+        return CMR._from(study(self.state, self.params, item), self.params)
+
+    def start_retrieving(self) -> "CMR":
+        """Reinstate start context; see :func:`start_recall`."""
+        return CMR._from(start_recall(self.state, self.params), self.params)
+
+    def outcome_probabilities(self) -> jax.Array:
+        """``(L + 1,)``: index 0 = stop, index ``i`` = item ``i``."""
+        return outcome_probabilities(self.state, self.params)
+
+    def retrieve(self, choice) -> "CMR":
+        """Apply outcome ``choice`` (0 = stop, ``i`` = item ``i``); see :func:`recall`."""
+        return CMR._from(recall(self.state, self.params, choice), self.params)
+
+    def __repr__(self) -> str:
+        return f"CMR(list_length={self.list_length})"

@@ -1,0 +1,93 @@
+import jax
+import numpy as np
+import pytest
+
+import cmrlab
+from cmrlab.model import CMR
+from cmrlab.simulation import _simulate, sample_outcome
+
+
+def test_shape_dtype_and_reproducibility():
+    key = jax.random.PRNGKey(7)
+    a = cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 12, 300)
+    b = cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 12, 300)
+    assert a.shape == (300, 12) and np.issubdtype(a.dtype, np.integer)
+    np.testing.assert_array_equal(a, b)
+    c = cmrlab.simulate(jax.random.PRNGKey(8), cmrlab.DEFAULT_PARAMETERS, 12, 300)
+    assert (np.asarray(a) != np.asarray(c)).any()
+
+
+@pytest.mark.parametrize("preset", list(cmrlab.PRESETS))
+def test_rows_are_valid_recall_sequences(preset):
+    L = 15
+    rows = np.asarray(cmrlab.simulate(jax.random.PRNGKey(1), cmrlab.PRESETS[preset], L, 500))
+    assert rows.min() >= 0 and rows.max() <= L
+    for row in rows:
+        recalled = row[row > 0]
+        assert len(set(recalled.tolist())) == len(recalled), "repeat in a simulated row"
+        n = len(recalled)
+        assert (row[:n] > 0).all() and (row[n:] == 0).all(), "padding must be trailing"
+
+
+def test_new_parameter_values_do_not_recompile():
+    key = jax.random.PRNGKey(0)
+    cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 9, 77)
+    size = _simulate._cache_size()
+    for drift in (0.2, 0.5, 0.9):
+        cmrlab.simulate(key, {**cmrlab.DEFAULT_PARAMETERS, "encoding_drift_rate": drift}, 9, 77)
+    assert _simulate._cache_size() == size
+
+
+def test_first_outcome_frequencies_match_model_probabilities():
+    L, n = 8, 40_000
+    params = {**cmrlab.DEFAULT_PARAMETERS, "stop_probability_scale": 0.1}
+    model = CMR(L, params)
+    for item in range(1, L + 1):
+        model = model.experience(item)
+    expected = np.asarray(model.start_retrieving().outcome_probabilities())
+    first = np.asarray(cmrlab.simulate(jax.random.PRNGKey(3), params, L, n))[:, 0]
+    observed = np.bincount(first, minlength=L + 1) / n
+    tolerance = 4 * np.sqrt(expected * (1 - expected) / n) + 1e-4
+    assert (np.abs(observed - expected) < tolerance).all(), (observed, expected)
+
+
+def test_second_outcome_given_first_matches_the_model():
+    L, n = 6, 60_000
+    params = dict(cmrlab.DEFAULT_PARAMETERS)
+    rows = np.asarray(cmrlab.simulate(jax.random.PRNGKey(4), params, L, n))
+    model = CMR(L, params)
+    for item in range(1, L + 1):
+        model = model.experience(item)
+    model = model.start_retrieving().retrieve(L)
+    expected = np.asarray(model.outcome_probabilities())
+    given = rows[rows[:, 0] == L]
+    observed = np.bincount(given[:, 1], minlength=L + 1) / len(given)
+    tolerance = 4 * np.sqrt(expected * (1 - expected) / len(given)) + 1e-4
+    assert (np.abs(observed - expected) < tolerance).all(), (observed, expected)
+
+
+def test_sampler_never_draws_impossible_outcomes():
+    probabilities = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 1.0], [0.5, 0.0]], np.float32)
+    u = np.array([0.999999, 0.999999], np.float32)
+    np.testing.assert_array_equal(sample_outcome(probabilities, u), [3, 2])
+    np.testing.assert_array_equal(sample_outcome(probabilities, np.zeros(2, np.float32)), [1, 2])
+
+
+def test_default_parameters_show_the_benchmark_phenomena():
+    L = 16
+    rows = cmrlab.simulate(jax.random.PRNGKey(2026), cmrlab.DEFAULT_PARAMETERS, L, 2000)
+    curve = np.asarray(cmrlab.spc(rows, L))
+    assert curve[-1] == curve.max(), "recency: the last position is recalled best"
+    assert curve[0] > curve[L // 2], "primacy: position 1 above the middle"
+    crp = np.asarray(cmrlab.lag_crp(rows, L))
+    plus1, minus1 = crp[L], crp[L - 2]
+    assert plus1 > minus1 > crp[L - 4], "contiguity with a forward asymmetry"
+    assert 0.2 < plus1 < 0.4 and 0.05 < minus1 < 0.2  # spec: about 0.29 and 0.11
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_bad_sizes(bad):
+    with pytest.raises(ValueError, match="positive int"):
+        cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, bad, 10)
+    with pytest.raises(ValueError, match="positive int"):
+        cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, 10, bad)
