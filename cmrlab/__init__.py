@@ -6,7 +6,7 @@ analysis -> plotting -> widgets.
 """
 
 from cmrlab import datasets
-from cmrlab.analysis import lag_crp, mean_recalls, pfr, pnr, spc, temporal_factor
+from cmrlab.analysis import Summary, lag_crp, mean_recalls, pfr, pnr, spc, summarize, temporal_factor
 from cmrlab.likelihood import log_likelihood, log_likelihood_function
 from cmrlab.model import CMR, CMRState
 from cmrlab.parameters import (
@@ -42,5 +42,7 @@ __all__ = [
     "pnr",
     "simulate",
     "spc",
+    "summarize",
+    "Summary",
     "temporal_factor",
 ]

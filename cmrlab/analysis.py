@@ -58,6 +58,17 @@ def _compact(recalls: jax.Array, list_length: int) -> _Compacted:
     return _Compacted(items, positions, one_hot, jnp.stack(before, axis=1))
 
 
+def _count_over_trials(x: jax.Array) -> jax.Array:
+    """Sum a bool ``(n, ...)`` over its first axis as a matrix product.
+
+    XLA on the CPU reduces over leading axes several times slower than it
+    multiplies matrices; counts stay exact (below 2**24).
+    """
+    dtype = jnp.result_type(float)
+    flat = x.reshape(x.shape[0], -1).astype(dtype)
+    return (jnp.ones((1, x.shape[0]), dtype) @ flat).reshape(x.shape[1:])
+
+
 def _ratio(actual, possible):
     dtype = jnp.result_type(float)
     actual, possible = actual.astype(dtype), possible.astype(dtype)
@@ -72,9 +83,11 @@ def _checked(recalls, list_length: int):
 
 @partial(jax.jit, static_argnames="list_length")
 def _spc(recalls, list_length):
-    c = _compact(recalls, list_length)
-    counts = jnp.sum(c.one_hot, axis=(0, 1))
-    return _ratio(counts, jnp.full(list_length, recalls.shape[0]))
+    return _spc_of(_compact(recalls, list_length), recalls.shape[0])
+
+
+def _spc_of(c: _Compacted, n_trials: int):
+    return _ratio(jnp.sum(_count_over_trials(c.one_hot), axis=0), jnp.full(c.items.shape[1], n_trials))
 
 
 def spc(recalls, list_length: int) -> jax.Array:
@@ -92,8 +105,8 @@ def spc(recalls, list_length: int) -> jax.Array:
 
 def _pnr_counts(c: _Compacted):
     has = c.items > 0  # (n, L): the trial made a k-th valid recall
-    actual = jnp.sum(c.one_hot, axis=0)
-    possible = jnp.sum(has[:, :, None] & ~c.before, axis=0)
+    actual = _count_over_trials(c.one_hot)
+    possible = _count_over_trials(has[:, :, None] & ~c.before)
     return actual, possible
 
 
@@ -125,7 +138,9 @@ def pfr(recalls, list_length: int) -> jax.Array:
 class _Transitions(NamedTuple):
     counted: jax.Array   # (n, L - 1) bool: valid -> valid, consecutive outputs
     previous: jax.Array  # (n, L - 1, L) bool one-hot of the item transitioned from
+    current: jax.Array   # (n, L - 1, L) bool one-hot of the item transitioned to
     lag: jax.Array       # (n, L - 1) int: cur - prev
+    current_item: jax.Array  # (n, L - 1) int: cur
     available: jax.Array  # (n, L - 1, L) bool: items not yet recalled
 
 
@@ -133,21 +148,24 @@ def _transitions(c: _Compacted) -> _Transitions:
     cur, prev = c.items[:, 1:], c.items[:, :-1]
     consecutive = c.positions[:, 1:] - c.positions[:, :-1] == 1
     counted = (cur > 0) & consecutive
-    return _Transitions(counted, c.one_hot[:, :-1], cur - prev, ~c.before[:, 1:])
+    return _Transitions(counted, c.one_hot[:, :-1], c.one_hot[:, 1:], cur - prev, cur, ~c.before[:, 1:])
 
 
 def _lag_counts(t: _Transitions, list_length: int):
     L = list_length
-    lags = jnp.arange(-(L - 1), L)
-    actual = jnp.sum((t.lag[:, :, None] == lags[None, None, :]) & t.counted[:, :, None], axis=(0, 1))
-    # from[p, j]: transitions out of item p + 1 with item j + 1 available
     dtype = jnp.result_type(float)
+    # from-to tables over counted transitions: [p, j] = transitions out of item
+    # p + 1 that went to (actual) / could have gone to (possible) item j + 1
     source = (t.previous & t.counted[:, :, None]).reshape(-1, L).astype(dtype)
-    target = t.available.reshape(-1, L).astype(dtype)
-    from_to = source.T @ target
-    offsets = jnp.arange(L)[None, :] - jnp.arange(L)[:, None]  # j - p
-    possible = jnp.sum(jnp.where(offsets[None] == lags[:, None, None], from_to[None], 0.0), axis=(1, 2))
-    return actual, possible
+    went = t.current.reshape(-1, L).astype(dtype)
+    could = t.available.reshape(-1, L).astype(dtype)
+    from_to = source.T @ jnp.concatenate([went, could], axis=1)
+    # fold each (L, L) table onto its 2L - 1 diagonals, lag = j - p
+    offsets = jnp.arange(L)[None, :] - jnp.arange(L)[:, None]
+    fold = (offsets.reshape(-1, 1) == jnp.arange(-(L - 1), L)[None, :]).astype(dtype)
+    actual = from_to[:, :L].reshape(1, -1) @ fold
+    possible = from_to[:, L:].reshape(1, -1) @ fold
+    return actual[0], possible[0]
 
 
 @partial(jax.jit, static_argnames="list_length")
@@ -170,8 +188,11 @@ def lag_crp(recalls, list_length: int) -> jax.Array:
 
 @partial(jax.jit, static_argnames="list_length")
 def _temporal_factor(recalls, list_length):
-    t = _transitions(_compact(recalls, list_length))
-    prev = jnp.argmax(t.previous, axis=-1) + 1
+    return _temporal_factor_of(_transitions(_compact(recalls, list_length)), list_length)
+
+
+def _temporal_factor_of(t: _Transitions, list_length: int):
+    prev = t.current_item - t.lag
     distance = jnp.abs(jnp.arange(1, list_length + 1)[None, None, :] - prev[:, :, None])
     actual = jnp.abs(t.lag)[:, :, None]
     n_possible = jnp.sum(t.available, axis=-1)
@@ -203,3 +224,33 @@ def mean_recalls(recalls, list_length: int) -> jax.Array:
     """Mean number of valid recalls per trial."""
     recalls = _checked(recalls, list_length)
     return jnp.mean(jnp.sum(_valid_mask(jnp.asarray(recalls), list_length), axis=1))
+
+
+class Summary(NamedTuple):
+    """All benchmark curves of one recall matrix (see :func:`summarize`)."""
+
+    spc: jax.Array
+    pfr: jax.Array
+    lag_crp: jax.Array
+    temporal_factor: jax.Array
+    mean_recalls: jax.Array
+
+
+@partial(jax.jit, static_argnames="list_length")
+def _summarize(recalls, list_length):
+    c = _compact(recalls, list_length)
+    t = _transitions(c)
+    actual, possible = _pnr_counts(c)
+    return Summary(
+        spc=_spc_of(c, recalls.shape[0]),
+        pfr=_ratio(actual[0], possible[0]),
+        lag_crp=_ratio(*_lag_counts(t, list_length)),
+        temporal_factor=_temporal_factor_of(t, list_length),
+        mean_recalls=jnp.mean(jnp.sum(c.items > 0, axis=1)),
+    )
+
+
+def summarize(recalls, list_length: int) -> Summary:
+    """:func:`spc`, :func:`pfr`, :func:`lag_crp`, :func:`temporal_factor` and
+    :func:`mean_recalls` in one compiled call (what the widgets redraw)."""
+    return _summarize(_checked(recalls, list_length), list_length)

@@ -13,7 +13,7 @@ import cmrlab
 from cmrlab import datasets
 from cmrlab.datasets import MURDOCK_CONDITIONS, RecallDataset, load_healey_kahana2014, load_murdock1962
 
-SHARED = Path(os.environ["CMRLAB_DATA_DIR"])
+SHARED = datasets.data_dir()  # the shared copies in CI (see conftest.py)
 
 
 @pytest.mark.parametrize("condition", list(MURDOCK_CONDITIONS))
