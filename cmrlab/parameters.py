@@ -29,6 +29,8 @@ class Parameter:
         label: a short human label (slider text, plot titles).
         symbol: the symbol used in the equations.
         meaning: one line saying what the parameter does.
+        slider: ``(min, max, step)`` of the teaching range shown by the widgets
+            (inside the bounds, except that 0 stands for ``lower``).
     """
 
     name: str
@@ -38,31 +40,43 @@ class Parameter:
     label: str
     symbol: str
     meaning: str
+    slider: tuple[float, float, float]
 
 
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("encoding_drift_rate", 0.46, EPS, 1.0, "encoding drift", "β_enc",
-              "How far context drifts toward each newly studied item."),
+              "How far context drifts toward each newly studied item.",
+              (0.0, 1.0, 0.01)),
     Parameter("start_drift_rate", 0.06, EPS, 1.0, "start drift", "β_start",
-              "How strongly the start-of-list context is reinstated before recall."),
+              "How strongly the start-of-list context is reinstated before recall.",
+              (0.0, 1.0, 0.01)),
     Parameter("recall_drift_rate", 0.77, EPS, 1.0, "recall drift", "β_rec",
-              "How far context drifts toward the context of each recalled item."),
+              "How far context drifts toward the context of each recalled item.",
+              (0.0, 1.0, 0.01)),
     Parameter("shared_support", 0.28, EPS, 100.0, "shared support", "α_shared",
-              "Pre-experimental M^CF support between different items."),
+              "Pre-experimental M^CF support between different items.",
+              (0.0, 10.0, 0.01)),
     Parameter("item_support", 1.27, EPS, 100.0, "item support", "α_item",
-              "Pre-experimental M^CF support of an item's context for itself."),
+              "Pre-experimental M^CF support of an item's context for itself.",
+              (0.0, 10.0, 0.01)),
     Parameter("learning_rate", 0.15, EPS, 1.0, "M^FC learning rate", "γ",
-              "Share of an item's M^FC row learned from the context at study."),
+              "Share of an item's M^FC row learned from the context at study.",
+              (0.0, 1.0, 0.01)),
     Parameter("primacy_scale", 4.1, EPS, 100.0, "primacy scale", "φ_s",
-              "Extra M^CF learning for the first items (primacy gradient height)."),
+              "Extra M^CF learning for the first items (primacy gradient height).",
+              (0.0, 20.0, 0.1)),
     Parameter("primacy_decay", 1.6, EPS, 100.0, "primacy decay", "φ_d",
-              "How fast the primacy boost decays with serial position."),
+              "How fast the primacy boost decays with serial position.",
+              (0.0, 5.0, 0.05)),
     Parameter("stop_probability_scale", 0.029, EPS, 1.0, "stop scale", "θ_s",
-              "Probability of stopping recall before the first recall."),
+              "Probability of stopping recall before the first recall.",
+              (0.0, 0.2, 0.001)),
     Parameter("stop_probability_growth", 0.29, EPS, 10.0, "stop growth", "θ_r",
-              "Exponential growth of the stop probability with each recall."),
+              "Exponential growth of the stop probability with each recall.",
+              (0.0, 1.5, 0.01)),
     Parameter("choice_sensitivity", 6.3, EPS, 100.0, "choice sensitivity", "τ",
-              "Exponent of the Luce choice rule: higher means more deterministic."),
+              "Exponent of the Luce choice rule: higher means more deterministic.",
+              (0.0, 20.0, 0.1)),
 )
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in PARAMETERS)

@@ -7,6 +7,8 @@ Each ``plot_*`` function draws one curve on a given ``Axes`` and returns the
 
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -104,3 +106,131 @@ def curves_figure(recalls, list_length: int, data=None, max_lag: int = 5,
                      label=getattr(data, "name", None) or data_label, color="k", ls="--")
     axes[0].legend(frameon=False, fontsize="small")
     return fig
+
+
+class CurvePanels:
+    """Serial-position curve, lag-CRP and PFR panels that redraw fast, in place.
+
+    The axes, labels and an optional data overlay are drawn once into a cached
+    background; :meth:`show` only moves the model's lines and blits them onto
+    that background, so a redraw costs a few milliseconds. :meth:`png` returns
+    the current picture (what the widgets display). No pyplot figure is
+    created, so nothing is displayed twice in a notebook.
+
+    Attributes:
+        figure: the matplotlib ``Figure``.
+        model_summary: the :class:`~cmrlab.analysis.Summary` last shown.
+        data_summary: the overlaid data's summary, or ``None``.
+    """
+
+    def __init__(self, list_length: int, max_lag: int = 5, figsize=(11, 3.3), dpi: int = 80):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.axes = self.figure.subplots(1, 3)
+        self.max_lag = max_lag
+        self.model_summary = None
+        self.data_summary = None
+        self.data_label = None
+        self._lines = None
+        self.set_layout(list_length)
+
+    def set_layout(self, list_length: int, data_summary: Summary | None = None, data_label: str | None = None):
+        """Redraw the static parts: axes for ``list_length`` items and the data overlay."""
+        self.list_length = list_length
+        self.data_summary, self.data_label = data_summary, data_label
+        for ax in self.axes:
+            ax.clear()
+        empty = np.full(list_length, np.nan)
+        empty_crp = np.full(2 * list_length - 1, np.nan)
+        self._lines = (
+            plot_spc(self.axes[0], empty, label="CMR", animated=True, color="C0"),
+            plot_lag_crp(self.axes[1], empty_crp, max_lag=self.max_lag, animated=True, color="C0"),
+            plot_pfr(self.axes[2], empty, animated=True, color="C0"),
+        )
+        if data_summary is not None:
+            plot_summary(self.axes, data_summary, max_lag=self.max_lag, label=data_label or "data",
+                         color="k", ls="--", alpha=0.8)
+        self.axes[0].legend(frameon=False, fontsize="small", loc="upper center")
+        self.figure.set_layout_engine("constrained")
+        self.canvas.draw()
+        self.figure.set_layout_engine("none")  # keep the layout fixed for blitting
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        if self.model_summary is not None and np.size(self.model_summary.spc) == list_length:
+            self.show(self.model_summary)
+
+    def show(self, summary: Summary) -> None:
+        """Move the model's lines to ``summary`` and blit them."""
+        self.model_summary = summary
+        spc_line, crp_line, pfr_line = self._lines
+        positions = np.arange(1, self.list_length + 1)
+        spc_line.set_data(positions, np.asarray(summary.spc, float))
+        crp_line.set_data(*lag_window(summary.lag_crp, self.max_lag))
+        pfr_line.set_data(positions, np.asarray(summary.pfr, float))
+        self.canvas.restore_region(self._background)
+        for ax, line in zip(self.axes, self._lines):
+            ax.draw_artist(line)
+
+    def curve_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{"spc" | "lag_crp" | "pfr": (x, y)}`` of the model lines now drawn."""
+        return {name: tuple(np.asarray(a) for a in line.get_data())
+                for name, line in zip(("spc", "lag_crp", "pfr"), self._lines)}
+
+    def png(self, compress_level: int = 1) -> bytes:
+        """The current picture as PNG bytes (fast, lightly compressed)."""
+        from PIL import Image
+
+        width, height = self.canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=compress_level)
+        return buffer.getvalue()
+
+
+def model_state_figure(step: dict, figure=None):
+    """Draw one step of :func:`cmrlab.simulation.trace_trial`; returns ``(figure, png bytes)``.
+
+    Panels: the context vector (unit 0 = start of list), ``M^CF`` as a heatmap
+    (rows = context units, columns = items) and the outcome probabilities
+    (bar 0 = stop; empty during study). Pass the returned figure back in to
+    reuse it.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if figure is None:
+        figure = Figure(figsize=(11, 3.2), dpi=80, layout="constrained")
+        FigureCanvasAgg(figure)
+    figure.clear()
+    ax_context, ax_mcf, ax_probs = figure.subplots(1, 3, width_ratios=[1, 1.1, 1])
+    context = step["context"]
+    units = np.arange(context.size)
+    ax_context.bar(units, context, color="C0")
+    ax_context.set_xticks(units)
+    ax_context.set_xlabel("Context unit (0 = start of list)")
+    ax_context.set_ylabel("Activation")
+    ax_context.set_ylim(0, 1)
+    ax_context.set_title("Context c")
+    image = ax_mcf.imshow(step["mcf"], cmap="viridis", aspect="auto", origin="upper",
+                          extent=(0.5, step["mcf"].shape[1] + 0.5, step["mcf"].shape[0] - 0.5, -0.5))
+    figure.colorbar(image, ax=ax_mcf, label="Association strength")
+    ax_mcf.set_xlabel("Item")
+    ax_mcf.set_ylabel("Context unit")
+    ax_mcf.set_title("M^CF (context to item)")
+    outcomes = np.arange(context.size)
+    probabilities = step["probabilities"]
+    colors = ["0.4"] + ["C1"] * (context.size - 1)
+    if probabilities is not None:
+        ax_probs.bar(outcomes, probabilities, color=colors)
+        for item in step["recalled"]:
+            ax_probs.annotate("✓", (item, 0.02), ha="center", color="C2")
+    ax_probs.set_xticks(outcomes, ["stop"] + [str(i) for i in outcomes[1:]], fontsize="small")
+    ax_probs.set_xlabel("Outcome")
+    ax_probs.set_ylabel("Probability")
+    ax_probs.set_ylim(0, 1)
+    ax_probs.set_title("Outcome probabilities" if probabilities is not None else "Outcome probabilities (recall only)")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return figure, buffer.getvalue()

@@ -94,3 +94,54 @@ def simulate(key, parameters: Mapping[str, float], list_length: int, n_trials: i
 def _check_positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
+
+
+def trace_trial(key, parameters: Mapping[str, float], list_length: int) -> list[dict]:
+    """Every state of one simulated list, study then recall, for teaching displays.
+
+    Uses the step-by-step :class:`~cmrlab.model.CMR` API (slow but transparent).
+
+    Returns:
+        A list of steps, each a dict with ``phase`` (``"start"``, ``"study"``,
+        ``"retrieval start"``, ``"recall"``, ``"stop"``), ``event`` (a sentence),
+        ``context`` ``(L + 1,)``, ``mfc`` ``(L, L + 1)``, ``mcf`` ``(L + 1, L)``,
+        ``probabilities`` ``(L + 1,)`` (recall phase only, else ``None``) and
+        ``recalled`` (the items recalled so far).
+    """
+    from cmrlab.model import CMR
+    import numpy as np
+
+    _check_positive_int("list_length", list_length)
+    model = CMR(list_length, parameters)
+    steps = []
+
+    def record(phase, event, probabilities=None, recalled=()):
+        steps.append({
+            "phase": phase, "event": event, "context": np.asarray(model.context),
+            "mfc": np.asarray(model.mfc), "mcf": np.asarray(model.mcf),
+            "probabilities": None if probabilities is None else np.asarray(probabilities),
+            "recalled": tuple(recalled),
+        })
+
+    record("start", "Before study: context is the start-of-list unit.")
+    for item in range(1, list_length + 1):
+        model = model.experience(item)
+        record("study", f"Studied item {item}: context drifted toward it, both memories learned.")
+    model = model.start_retrieving()
+    recalled: list[int] = []
+    probabilities = np.asarray(model.outcome_probabilities())
+    record("retrieval start", "Start context reinstated; the bars show the first outcome's probabilities.",
+           probabilities)
+    for u in np.asarray(jax.random.uniform(key, (list_length + 1,))):
+        choice = int(sample_outcome(jnp.asarray(probabilities), jnp.float32(u)))
+        chance = float(probabilities[choice])
+        if choice == 0:
+            record("stop", f"Stop drawn (P = {chance:.2f}) after {len(recalled)} recall(s).",
+                   probabilities, recalled)
+            break
+        recalled.append(choice)
+        model = model.retrieve(choice)
+        probabilities = np.asarray(model.outcome_probabilities())
+        record("recall", f"Recalled item {choice} (P = {chance:.2f}); context drifted toward it.",
+               probabilities, recalled)
+    return steps

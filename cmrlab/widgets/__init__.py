@@ -1,0 +1,6 @@
+"""Interactive panels for notebooks and Voila: the only code that imports ipywidgets."""
+
+from cmrlab.widgets.explorer import DATASETS, Explorer
+from cmrlab.widgets.model_inside import ModelInside
+
+__all__ = ["DATASETS", "Explorer", "ModelInside"]
