@@ -148,30 +148,486 @@ print(f"log-likelihood of LL20-1s at the defaults: "
 """),
 ]
 
-# --------------------------------------------------------------------------- 01 explore (first version)
+# --------------------------------------------------------------------------- 01 explore
 
 NOTEBOOKS["01_explore_cmr"] = [
     ("md", """
 # Explore CMR
 
-The Context Maintenance and Retrieval model (Howard & Kahana, 2002; Polyn, Norman &
-Kahana, 2009) explains how people recall a list of words in any order they like: a slowly
-drifting *context* is bound to each word as it is studied, and at recall the current
-context cues the words that were studied in a similar context.
+How do people recall a list of words in whatever order they like? The Context
+Maintenance and Retrieval model (CMR; Howard & Kahana, 2002; Polyn, Norman & Kahana,
+2009) says: a slowly drifting mental *context* is bound to each word as it is studied,
+and at recall the current context cues the words studied in a similar context; each
+recalled word pulls context back toward the moment it was studied.
 
-This notebook simulates a thousand 16-word lists and plots the serial-position curve.
+Run the cells, then move the sliders. Every move simulates 1,000 fresh lists and
+redraws three curves: the **serial-position curve** (how often each position is
+recalled), the **lag-CRP** (after recalling position *i*, how likely is *i + lag* next)
+and the **probability of first recall**. Dashed black: Murdock's (1962) data.
 """),
-    ("code", SETUP),
-    ("code", """
-recalls = cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, list_length=16, n_trials=1000)
-print(recalls.shape)
-print(np.asarray(recalls[:3]))
+    ("code", SETUP + """
+from cmrlab.widgets import Explorer
 """),
     ("code", """
-from cmrlab.plotting import curves_figure
+# NBVAL_IGNORE_OUTPUT
+explorer = Explorer(dataset="LL20-1s")
+explorer
+"""),
+    ("md", """
+## A guided tour
 
-fig = curves_figure(recalls, 16)
+1. **Encoding drift** (β_enc): drag it toward 1. Context then jumps to each new word, so
+   neighbours no longer share context and the lag-CRP flattens. Drag it toward 0: context
+   barely moves while studying and order matters much less.
+2. **Primacy scale** (φ_s): set it to 0 and the rise at the start of the serial-position
+   curve disappears; raise it and the first words dominate.
+3. **Choice sensitivity** (τ): low values make recall nearly random among the words;
+   high values make it follow the strongest cue almost deterministically.
+4. **Stop scale** and **stop growth** (θ_s, θ_r) decide how many words are recalled
+   before the search ends. Compare the line under the plots with the data's.
+5. Pick another data set under *compare with data*: the list length follows. Murdock's
+   40-word lists show what CMR with these defaults does not yet capture (primacy nearly
+   vanishes); the Healey & Kahana (2014) lists show 16-word recall in a modern lab.
+6. Try the presets: *no primacy*, *no contiguity* and *fast stopping* each switch off one
+   ingredient; *Healey & Kahana (2014) median fits* is a lesson in why the median of
+   per-subject parameters need not describe the median subject.
+
+The same numbers are open to code: `explorer.parameters` holds the current values and
+`explorer.summary` the curves now drawn. (This cell prints what the panel showed when the
+notebook was saved; after you move sliders it prints your values.)
+"""),
+    ("code", """
+# NBVAL_IGNORE_OUTPUT
+print({name: round(value, 3) for name, value in explorer.parameters.items()})
+summary = explorer.summary
+print(f"{float(summary.mean_recalls):.2f} words recalled per list; "
+      f"P(recall) at positions 1, 10, 20: {np.round(np.asarray(summary.spc)[[0, 9, 19]], 2)}")
+"""),
+    ("md", """
+## As a classroom app
+
+The Explorer also runs on its own page, without the code, with
+[Voila](https://voila.readthedocs.io): `voila notebooks/01_explore_cmr.ipynb` serves
+this notebook as an app (each visitor gets a kernel of their own).
+"""),
+]
+
+# --------------------------------------------------------------------------- 02 how CMR works
+
+NOTEBOOKS["02_how_cmr_works"] = [
+    ("md", """
+# How CMR works
+
+This notebook opens the model up. `cmrlab.CMR` is one list's state as an immutable
+PyTree; each method returns a *new* model, so the same code runs step by step here and
+compiled, batched and differentiated by JAX elsewhere.
+
+With `L` items: the context `c` has `L + 1` units (unit 0 marks the start of the list),
+`M^FC` (`L x (L+1)`) maps each item to the context it retrieves, and `M^CF`
+(`(L+1) x L`) maps context to item support. The equations are in `CMR_SPEC.md` and in
+the docstrings (`help(cmrlab.model.integrate)`).
+"""),
+    ("code", SETUP + """
+from cmrlab import CMR
+np.set_printoptions(precision=3, suppress=True)
+"""),
+    ("md", """
+## Study: `experience`
+
+Before study, context is the start unit. Studying item *i* drifts context toward the
+item's pre-experimental context (`M^FC[i]`):
+
+    c = rho * c + beta_enc * c_in        (rho keeps |c| = 1)
+
+then both memories learn the new context: `M^FC[i] += gamma c`, and
+`M^CF[:, i] += phi_k c` with a primacy gain `phi_k = phi_s exp(-phi_d k) + 1`.
+"""),
+    ("code", """
+L = 6
+model = CMR(list_length=L, parameters=cmrlab.DEFAULT_PARAMETERS)
+print("before study:", np.asarray(model.context))
+for item in range(1, L + 1):
+    model = model.experience(item)
+    print(f"after item {item}:", np.asarray(model.context))
+"""),
+    ("md", """
+Each new item takes over part of the context while older items fade gradually: that
+fading trace is *temporal context*. Context vectors of nearby study positions are
+similar, distant ones much less so:
+"""),
+    ("code", """
+contexts = []
+model = CMR(list_length=16, parameters=cmrlab.DEFAULT_PARAMETERS)
+for item in range(1, 17):
+    model = model.experience(item)
+    contexts.append(np.asarray(model.context))
+contexts = np.array(contexts)
+similarity = contexts @ contexts.T
+for lag in range(1, 6):
+    print(f"mean similarity of contexts {lag} positions apart: {np.mean(np.diag(similarity, lag)):.3f}")
+"""),
+    ("md", """
+## The two association matrices
+
+`M^CF` holds the primacy-weighted contexts each item was studied in (its columns); the
+start-of-list row 0 starts empty and gathers the early items.
+"""),
+    ("code", """
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+for ax, matrix, title in [(axes[0], model.mfc, "M^FC (item to context)"), (axes[1], model.mcf, "M^CF (context to item)")]:
+    image = ax.imshow(np.asarray(matrix), cmap="viridis", aspect="auto")
+    fig.colorbar(image, ax=ax)
+    ax.set_title(title)
+axes[0].set_xlabel("Context unit"); axes[0].set_ylabel("Item (row i = item i + 1)")
+axes[1].set_xlabel("Item (column j = item j + 1)"); axes[1].set_ylabel("Context unit")
 plt.show()
-print("recall probability by position:", np.round(np.asarray(cmrlab.spc(recalls, 16)), 2))
+"""),
+    ("md", """
+## Recall: `start_retrieving`, `outcome_probabilities`, `retrieve`
+
+Before recall, context drifts back toward the start unit (`beta_start`). Then each
+outcome has a probability: index 0 is *stop*, index *i* is item *i*. The support of
+each item is `a = c @ M^CF`, sharpened by the choice sensitivity τ (Luce rule
+`a^τ`); the stop probability grows with each recall.
+"""),
+    ("code", """
+model = model.start_retrieving()
+probabilities = np.asarray(model.outcome_probabilities())
+print("P(stop) =", round(float(probabilities[0]), 3))
+print("P(item)  =", probabilities[1:])
+print("most likely first recall: item", int(np.argmax(probabilities[1:])) + 1)
+"""),
+    ("code", """
+model = model.retrieve(16)     # recall the last item
+p = np.asarray(model.outcome_probabilities())
+print("after recalling item 16, the most likely next items:", (np.argsort(p[1:])[::-1][:3] + 1).tolist())
+print("P(item 16 again) =", float(p[16]), "  P(stop) =", round(float(p[0]), 3))
+"""),
+    ("md", """
+Recalling item 16 brings back its study context, which overlaps most with the contexts
+of items 15 and 14: that is the **contiguity effect**. For an item in the middle of the
+list the *forward* neighbour wins more often, because the recalled item's own context
+unit was still part of the context in which the following items were studied: the
+**forward asymmetry**. Items already recalled get probability 0.
+
+## Model inside
+
+Step through one simulated list with the buttons: study, then recall, with the context,
+`M^CF` and the outcome probabilities at every step.
+"""),
+    ("code", """
+# NBVAL_IGNORE_OUTPUT
+from cmrlab.widgets import ModelInside
+
+inside = ModelInside(list_length=8, seed=0)
+inside
+"""),
+    ("code", """
+for step in inside.steps:
+    print(f"{step['phase']:>15}: {step['event']}")
+"""),
+    ("md", """
+## The same functions, compiled and batched
+
+Because a model step is a pure function, JAX can vectorize a whole experiment. This is
+the project's seed example: 100 lists, each studied and brought to the start of recall,
+in one `vmap`.
+"""),
+    ("code", """
+params = cmrlab.DEFAULT_PARAMETERS
+
+def simulate_single_trial(key, presentations):
+    model = CMR(list_length=len(presentations), parameters=params)
+    for item_id in presentations:
+        model = model.experience(item_id)
+    model = model.start_retrieving()
+    return model.outcome_probabilities()
+
+keys = jax.random.split(jax.random.PRNGKey(0), 100)
+presentations = jnp.tile(jnp.arange(1, 17), (100, 1))
+first_outcomes = jax.vmap(simulate_single_trial)(keys, presentations)
+print(first_outcomes.shape, "rows sum to", np.round(np.asarray(first_outcomes.sum(axis=1))[:3], 5))
+"""),
+]
+
+# --------------------------------------------------------------------------- 03 parameters
+
+NOTEBOOKS["03_parameters_and_phenomena"] = [
+    ("md", """
+# Parameters and the benchmark phenomena
+
+Three regularities appear in nearly every free-recall experiment (Kahana, 2012):
+
+* **primacy**: the first few items are recalled better than the middle ones;
+* **recency**: the last items are recalled best of all, and recall usually starts there;
+* **contiguity**: after recalling one item, people tend to recall its neighbours next,
+  forward more often than backward.
+
+This notebook shows which CMR parameter produces which effect, then asks you to produce
+them yourself. The exercise cells check your answers when you run them.
+"""),
+    ("code", SETUP + """
+from cmrlab.plotting import lag_window
+
+L, N = 16, 2000
+KEY = jax.random.PRNGKey(3)
+
+def curves(**changes):
+    recalls = cmrlab.simulate(KEY, {**cmrlab.DEFAULT_PARAMETERS, **changes}, L, N)
+    return cmrlab.summarize(recalls, L)
+"""),
+    ("md", "## The phenomena under the default parameters"),
+    ("code", """
+s = curves()
+spc, crp = np.asarray(s.spc), np.asarray(s.lag_crp)
+print(f"primacy:    P(position 1) = {spc[0]:.2f} vs middle (position 8) = {spc[7]:.2f}")
+print(f"recency:    P(position 16) = {spc[15]:.2f}, the highest: {bool(spc[15] == spc.max())}")
+print(f"            first recall is one of the last 4 items in {np.asarray(s.pfr)[-4:].sum():.0%} of lists")
+print(f"contiguity: lag +1 = {crp[16]:.2f}, lag -1 = {crp[14]:.2f}, lag +/-5 = {crp[20]:.2f} / {crp[10]:.2f}")
+"""),
+    ("md", """
+## One parameter at a time
+
+Each row changes one parameter (the others stay at the defaults) and draws the
+serial-position curve and the lag-CRP.
+"""),
+    ("code", """
+sweeps = {
+    "encoding_drift_rate": [0.2, 0.46, 0.9],
+    "primacy_scale": [1.2e-7, 4.1, 12.0],
+    "choice_sensitivity": [1.0, 6.3, 15.0],
+    "stop_probability_scale": [0.005, 0.029, 0.1],
+}
+fig, axes = plt.subplots(len(sweeps), 2, figsize=(9, 11), layout="constrained")
+for row, (name, values) in enumerate(sweeps.items()):
+    for value in values:
+        s = curves(**{name: value})
+        axes[row, 0].plot(np.arange(1, L + 1), np.asarray(s.spc), marker="o", ms=2.5, label=f"{value:g}")
+        lags, window = lag_window(s.lag_crp, 5)
+        axes[row, 1].plot(lags, window, marker="o", ms=2.5)
+    axes[row, 0].set_ylabel("Recall probability")
+    axes[row, 1].set_ylabel("Lag-CRP")
+    axes[row, 0].legend(title=name, frameon=False, fontsize="small")
+    for ax in axes[row]:
+        ax.set_ylim(0, 1)
+axes[-1, 0].set_xlabel("Serial position")
+axes[-1, 1].set_xlabel("Lag")
+plt.show()
+"""),
+    ("code", """
+print("mean words recalled per list:")
+for value in sweeps["stop_probability_scale"]:
+    print(f"  stop_probability_scale = {value:<6g} -> {float(curves(stop_probability_scale=value).mean_recalls):.2f}")
+"""),
+    ("md", """
+What to notice:
+
+* **Encoding drift** shapes contiguity and the balance of primacy against recency: with
+  little drift the lag-CRP flattens (all items share much the same context) and the first
+  items win; with more drift neighbours share more context than distant items, and
+  recency and contiguity grow.
+* **Primacy scale** lifts the first positions at the expense of the others: without it
+  the serial-position curve has recency only.
+* **Choice sensitivity** decides how strongly the best-supported item wins: low values
+  blur every effect, high values sharpen recency and contiguity.
+* **Stop probability** sets how much is recalled; the shape of the curves changes less.
+
+## Exercises
+
+Set the value in each cell and run it; the check simulates 2,000 lists with your value
+and tells you whether the goal is reached. Any value that works counts.
+
+**1.** Find a `primacy_scale` for which position 1 is recalled *less* often than
+position 8 (other parameters at their defaults).
+"""),
+    ("code", """
+from cmrlab.exercises import check_no_contiguity, check_no_primacy, check_recall_count
+
+my_primacy_scale = None   # your value here
+print(check_no_primacy(my_primacy_scale))
+"""),
+    ("md", """
+**2.** Find an `encoding_drift_rate` that makes the lag-CRP flat: lag +1 within 0.03 of
+lag +4, and lag -1 within 0.03 of lag -4.
+"""),
+    ("code", """
+my_encoding_drift_rate = None   # your value here
+print(check_no_contiguity(my_encoding_drift_rate))
+"""),
+    ("md", """
+**3.** Find a `stop_probability_scale` at which CMR recalls about 4 of 16 words per list
+(within 0.5).
+"""),
+    ("code", """
+my_stop_probability_scale = None   # your value here
+print(check_recall_count(my_stop_probability_scale))
+"""),
+    ("md", """
+Stuck? The Explorer in notebook 01 shows the same curves live; the checks above accept
+any value that reaches the goal.
+"""),
+]
+
+# --------------------------------------------------------------------------- 04 JAX patterns
+
+NOTEBOOKS["04_jax_patterns"] = [
+    ("md", """
+# JAX patterns for memory models
+
+cmrlab's core is written in [JAX](https://docs.jax.dev). This notebook shows the handful
+of patterns it relies on, each live, and the errors you will meet when you write your
+own model code: `jit` and compilation, `vmap` over trials, explicit random keys,
+`grad` of the likelihood, shapes and padding, and working in chunks.
+"""),
+    ("code", SETUP + """
+import time
+from cmrlab.model import integrate
+"""),
+    ("md", """
+## `jit`: the first call compiles
+
+`jax.jit` traces a Python function once per input *shape* and compiles it; later calls
+with the same shapes skip Python entirely.
+"""),
+    ("code", """
+@jax.jit
+def drift_many(context, inputs, beta):
+    for row in inputs:                      # unrolled at trace time
+        context = integrate(context, row, beta)
+    return context
+
+context = jnp.zeros(17).at[0].set(1.0)
+inputs = jax.random.uniform(jax.random.PRNGKey(0), (16, 17))
+
+start = time.perf_counter(); drift_many(context, inputs, 0.5).block_until_ready(); first = time.perf_counter() - start
+start = time.perf_counter(); drift_many(context, inputs, 0.6).block_until_ready(); second = time.perf_counter() - start
+print(f"first call slower than the second (it compiled): {first > 5 * second}")
+print("a new beta did not recompile; compiled versions:", drift_many._cache_size())
+"""),
+    ("md", """
+## `vmap`: one trial's code, many trials at once
+
+Write the function for one list; `vmap` adds the batch dimension.
+"""),
+    ("code", """
+def final_context(beta):
+    return drift_many(context, inputs, beta)
+
+betas = jnp.linspace(0.1, 0.9, 5)
+batched = jax.vmap(final_context)(betas)
+print(batched.shape)
+print("weight left on the start unit:", np.round(np.asarray(batched[:, 0]), 4))
+"""),
+    ("md", """
+## Random numbers: explicit keys
+
+JAX has no hidden random state. A key makes the same numbers every time; `split` makes
+independent new keys. `cmrlab.simulate` takes a key, so a simulation is reproducible
+bit for bit.
+"""),
+    ("code", """
+key = jax.random.PRNGKey(42)
+a = cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 16, 500)
+b = cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 16, 500)
+key1, key2 = jax.random.split(key)
+c = cmrlab.simulate(key1, cmrlab.DEFAULT_PARAMETERS, 16, 500)
+print("same key, same lists:", bool((a == b).all()))
+print("split key, different lists:", bool((a != c).any()))
+"""),
+    ("md", """
+## `grad` of the likelihood
+
+The log-likelihood is an ordinary JAX function of the parameter dict, so `jax.grad`
+gives the slope for every parameter at once; fitting builds on this.
+"""),
+    ("code", """
+data = cmrlab.datasets.load_murdock1962("LL20-1s")
+loglik = cmrlab.log_likelihood_function(data.recalls, data.list_length)
+gradient = jax.grad(loglik)(dict(cmrlab.DEFAULT_PARAMETERS))
+print(f"log-likelihood at the defaults: {float(loglik(cmrlab.DEFAULT_PARAMETERS)):.1f}")
+for name, value in gradient.items():
+    print(f"  d/d {name:<24} {float(value):+10.1f}")
+"""),
+    ("md", """
+The defaults are a *rounded* maximum-likelihood fit to this condition: the gradient is
+not zero because rounding moved them off the optimum, and it says which way is uphill.
+Notebook 06 climbs it.
+
+## Shapes: every new shape compiles again; padding avoids it
+
+Compiled code is specialized to array shapes. Recall matrices of different widths would
+each compile anew; padding them with zeros to one width keeps one compiled version, and
+the analyses give identical results whatever the padding.
+"""),
+    ("code", """
+@jax.jit
+def total_recalls(recalls):
+    return (recalls > 0).sum()
+
+for width in (10, 12, 14):
+    total_recalls(jnp.zeros((5, width), int))
+print("three widths, compiled versions:", total_recalls._cache_size())
+
+padded = jnp.pad(a, ((0, 0), (0, 8)))
+print("same serial-position curve with 8 extra padding columns:",
+      bool(jnp.allclose(cmrlab.spc(a, 16), cmrlab.spc(padded, 16))))
+"""),
+    ("md", """
+## Common errors
+
+**Python control flow on traced values.** Inside `jit`, arrays are abstract tracers:
+Python cannot know whether `x > 0`, so `if` fails with a `ConcretizationTypeError`.
+Use `jnp.where` or `jax.lax.cond`.
+"""),
+    ("code", """
+@jax.jit
+def stop_or_go(p_stop):
+    if p_stop > 0.5:          # Python `if` on a tracer
+        return 0
+    return 1
+
+try:
+    stop_or_go(0.7)
+except jax.errors.ConcretizationTypeError as error:
+    print(f"{type(error).__name__}, a kind of ConcretizationTypeError")
+
+@jax.jit
+def stop_or_go_fixed(p_stop):
+    return jax.lax.cond(p_stop > 0.5, lambda: 0, lambda: 1)
+
+print("with lax.cond:", int(stop_or_go_fixed(0.7)), int(stop_or_go_fixed(0.2)))
+"""),
+    ("md", """
+**Leaked tracers.** Saving an intermediate value from inside a traced function into a
+global and using it later raises `UnexpectedTracerError`: return values instead.
+"""),
+    ("code", """
+saved = []
+
+@jax.jit
+def leaky(x):
+    saved.append(x)           # a tracer escapes the trace
+    return x * 2
+
+leaky(1.0)
+try:
+    saved[0] + 1
+except jax.errors.UnexpectedTracerError as error:
+    print("UnexpectedTracerError:", type(error).__name__)
+"""),
+    ("md", """
+**Running out of memory.** Vectorizing everything at once can need more memory than the
+machine has (one simulated list needs little, a million at once a lot). Process in
+chunks: `jax.lax.map` with `batch_size` runs a `vmap` over one chunk at a time.
+"""),
+    ("code", """
+keys = jax.random.split(jax.random.PRNGKey(0), 40)
+
+def recalls_per_list(key):
+    return (cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 16, 250) > 0).sum(axis=1).mean()
+
+# all 40 x 250 lists in one go would hold everything in memory at once; 8 at a time:
+means = jax.lax.map(recalls_per_list, keys, batch_size=8)
+print(f"{means.shape[0]} chunks, mean recalls per list {float(means.mean()):.2f}")
 """),
 ]
