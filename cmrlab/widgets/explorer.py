@@ -75,6 +75,7 @@ class Explorer:
         self.last_update_seconds = float("nan")
         self._scheduled = False
         self._hold = False
+        self._building = False
         self._data: dict[str, RecallDataset] = {}
         self._data_summary: Summary | None = None
         self._presets = {name: dict(values) for name, values in PRESETS.items()}
@@ -121,10 +122,13 @@ class Explorer:
             self.image, self.status,
             widgets.HBox([parameter_box, controls], layout=widgets.Layout(flex_flow="row wrap")),
         ])
-        if dataset != "none":
-            self.dataset.value = dataset  # sets the list length and draws
-        else:
-            self.update()
+        # draw now, not later: the next notebook cell may read the curves at once
+        self._building = True
+        try:
+            self.dataset.value = dataset  # also sets the list length
+        finally:
+            self._building = False
+        self.update()
 
     # ------------------------------------------------------------------ state
 
@@ -218,7 +222,7 @@ class Explorer:
 
     def _schedule(self):
         """Update now, or (inside Jupyter's event loop) once the burst of events is over."""
-        if self._hold:
+        if self._hold or self._building:
             return
         try:
             loop = asyncio.get_running_loop()

@@ -1,0 +1,42 @@
+"""The Explore notebook in a real browser: run it, move a slider with the keyboard, see the plot change.
+
+Needs Debian's chromium (.ci/run installs it). Outside CI, a machine without it skips
+this test with that reason; in CI (CI=true) its absence is a failure.
+"""
+
+import os
+import statistics
+
+import pytest
+
+from jupyterlab_driver import CHROMIUM, CHROMIUM_ARGS, jupyterlab, open_and_run, press_and_time, slider_readout
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras")
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def test_slider_keypress_redraws_the_serial_position_plot(record_property):
+    with jupyterlab() as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            open_and_run(page, base)
+            before = slider_readout(page)
+            times = []
+            for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowRight"):
+                elapsed, old_src, new_src = press_and_time(page, key)
+                assert new_src and new_src != old_src, "the plot image did not change"
+                times.append(elapsed)
+            after = slider_readout(page)
+            assert float(after) == pytest.approx(float(before) + 0.02), (before, after)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert errors.count() == 0, errors.first.inner_text()
+        finally:
+            browser.close()
+    median = statistics.median(times)
+    record_property("keypress_to_plot_ms", median)
+    print(f"\nkey press to new plot: median {median:.0f} ms ({', '.join(f'{t:.0f}' for t in times)})")
