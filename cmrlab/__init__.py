@@ -2,10 +2,11 @@
 
 The table of contents of the package; every public name is imported here.
 Data flows one way: parameters -> model -> simulation / likelihood ->
-analysis -> plotting -> widgets.
+analysis -> fitting -> plotting -> widgets.
 """
 
 from cmrlab import datasets
+from cmrlab.fitting import FitResult, fit, fit_subjects, load_fit, save_fit
 from cmrlab.analysis import Summary, lag_crp, mean_recalls, pfr, pnr, spc, summarize, temporal_factor
 from cmrlab.likelihood import log_likelihood, log_likelihood_function
 from cmrlab.model import CMR, CMRState
@@ -34,6 +35,11 @@ __all__ = [
     "check_recalls",
     "clean_recalls",
     "datasets",
+    "fit",
+    "fit_subjects",
+    "FitResult",
+    "load_fit",
+    "save_fit",
     "lag_crp",
     "log_likelihood",
     "log_likelihood_function",
