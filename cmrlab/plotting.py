@@ -26,12 +26,16 @@ def lag_window(lag_crp, max_lag: int):
     return lags, window
 
 
-def style_spc(ax, list_length: int):
+def _style_positions(ax, list_length: int, ylabel: str, title: str):
     ax.set_xlabel("Serial position")
-    ax.set_ylabel("Recall probability")
+    ax.set_ylabel(ylabel)
     ax.set_xlim(0.5, list_length + 0.5)
     ax.set_ylim(0, 1)
-    ax.set_title("Serial-position curve")
+    ax.set_title(title)
+
+
+def style_spc(ax, list_length: int):
+    _style_positions(ax, list_length, "Recall probability", "Serial-position curve")
 
 
 def style_lag_crp(ax, max_lag: int):
@@ -44,11 +48,7 @@ def style_lag_crp(ax, max_lag: int):
 
 
 def style_pfr(ax, list_length: int):
-    ax.set_xlabel("Serial position")
-    ax.set_ylabel("Probability of first recall")
-    ax.set_xlim(0.5, list_length + 0.5)
-    ax.set_ylim(0, 1)
-    ax.set_title("Probability of first recall")
+    _style_positions(ax, list_length, "Probability of first recall", "Probability of first recall")
 
 
 def plot_spc(ax, curve, label=None, **style):

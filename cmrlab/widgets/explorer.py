@@ -80,8 +80,8 @@ class Explorer:
         self._data_summary: Summary | None = None
         self._presets = {name: dict(values) for name, values in PRESETS.items()}
 
-        style = {"description_width": "150px"}
-        layout = widgets.Layout(width="360px")
+        style = {"description_width": "165px"}
+        layout = widgets.Layout(width="430px")
         self.sliders: dict[str, widgets.FloatSlider] = {}
         for p in PARAMETERS:
             low, high, step = p.slider
