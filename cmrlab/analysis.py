@@ -137,8 +137,6 @@ def pfr(recalls, list_length: int) -> jax.Array:
 
 class _Transitions(NamedTuple):
     counted: jax.Array   # (n, L - 1) bool: valid -> valid, consecutive outputs
-    previous: jax.Array  # (n, L - 1, L) bool one-hot of the item transitioned from
-    current: jax.Array   # (n, L - 1, L) bool one-hot of the item transitioned to
     lag: jax.Array       # (n, L - 1) int: cur - prev
     current_item: jax.Array  # (n, L - 1) int: cur
     available: jax.Array  # (n, L - 1, L) bool: items not yet recalled
@@ -148,24 +146,23 @@ def _transitions(c: _Compacted) -> _Transitions:
     cur, prev = c.items[:, 1:], c.items[:, :-1]
     consecutive = c.positions[:, 1:] - c.positions[:, :-1] == 1
     counted = (cur > 0) & consecutive
-    return _Transitions(counted, c.one_hot[:, :-1], c.one_hot[:, 1:], cur - prev, cur, ~c.before[:, 1:])
+    return _Transitions(counted, cur - prev, cur, ~c.before[:, 1:])
 
 
 def _lag_counts(t: _Transitions, list_length: int):
     L = list_length
     dtype = jnp.result_type(float)
-    # from-to tables over counted transitions: [p, j] = transitions out of item
-    # p + 1 that went to (actual) / could have gone to (possible) item j + 1
-    source = (t.previous & t.counted[:, :, None]).reshape(-1, L).astype(dtype)
-    went = t.current.reshape(-1, L).astype(dtype)
-    could = t.available.reshape(-1, L).astype(dtype)
-    from_to = source.T @ jnp.concatenate([went, could], axis=1)
-    # fold each (L, L) table onto its 2L - 1 diagonals, lag = j - p
+    weight = t.counted.reshape(-1).astype(dtype)
+    actual = jnp.zeros(2 * L - 1, dtype).at[(t.lag + L - 1).reshape(-1)].add(weight)
+    # from_to[p, j]: counted transitions out of item p + 1 while item j + 1 was available
+    previous = jnp.clip((t.current_item - t.lag).reshape(-1) - 1, 0, L - 1)
+    available = t.available.reshape(-1, L).astype(dtype) * weight[:, None]
+    from_to = jax.ops.segment_sum(available, previous, num_segments=L)
+    # fold the (L, L) table onto its 2L - 1 diagonals, lag = j - p
     offsets = jnp.arange(L)[None, :] - jnp.arange(L)[:, None]
     fold = (offsets.reshape(-1, 1) == jnp.arange(-(L - 1), L)[None, :]).astype(dtype)
-    actual = from_to[:, :L].reshape(1, -1) @ fold
-    possible = from_to[:, L:].reshape(1, -1) @ fold
-    return actual[0], possible[0]
+    possible = (from_to.reshape(1, -1) @ fold)[0]
+    return actual, possible
 
 
 @partial(jax.jit, static_argnames="list_length")
