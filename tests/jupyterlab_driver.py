@@ -140,3 +140,37 @@ if __name__ == "__main__":
     times = measure()
     print(f"key press to new plot: median {statistics.median(times):.0f} ms, "
           f"min {min(times):.0f}, max {max(times):.0f} ms over {len(times)} presses")
+
+
+@contextlib.contextmanager
+def voila(notebook: str = "01_explore_cmr.ipynb", notebook_dir: Path = NOTEBOOKS):
+    """Serve one notebook as a Voila app on 127.0.0.1; yields its URL and stops it on exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root, home = Path(tmp) / "notebooks", Path(tmp) / "home"
+        shutil.copytree(notebook_dir, root)
+        home.mkdir()
+        port = _free_port()
+        env = {**os.environ, "HOME": str(home), "JAX_PLATFORMS": "cpu"}
+        command = [sys.executable, "-m", "voila", str(root / notebook), "--no-browser", f"--port={port}",
+                   "--Voila.ip=127.0.0.1"]
+        log = open(Path(tmp) / "voila.log", "wb")
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("Voila did not start:\n" + (Path(tmp) / "voila.log").read_text()[-3000:])
+                    time.sleep(0.5)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()

@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from jupyterlab_driver import CHROMIUM, CHROMIUM_ARGS, jupyterlab, open_and_run, press_and_time, slider_readout
+from jupyterlab_driver import CHROMIUM, CHROMIUM_ARGS, jupyterlab, open_and_run, press_and_time, slider_readout, voila
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras")
 
@@ -40,3 +40,19 @@ def test_slider_keypress_redraws_the_serial_position_plot(record_property):
     median = statistics.median(times)
     record_property("keypress_to_plot_ms", median)
     print(f"\nkey press to new plot: median {median:.0f} ms ({', '.join(f'{t:.0f}' for t in times)})")
+
+
+def test_explorer_runs_as_a_voila_app():
+    with voila() as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            page.goto(url, timeout=180_000)
+            page.wait_for_selector(".widget-image", timeout=180_000)
+            page.wait_for_function("() => { const img = document.querySelector('.widget-image');"
+                                   " return !!(img && img.naturalWidth > 0); }", timeout=180_000)
+            assert page.locator(".widget-slider").count() >= 12  # 11 parameters + list length
+            assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            assert not page.get_by_text("from cmrlab.widgets import Explorer").is_visible(), "Voila hides the code"
+        finally:
+            browser.close()
