@@ -275,7 +275,7 @@ class RecallDataset:
             raise ValueError(f"trial_type must be 'study' or 'recall', found {sorted(unknown)}.")
         subjects, presentations, recall_rows, conditions = [], [], [], []
         lengths = set()
-        for (subject, list_id), events in frame.groupby(["subject", "list"], sort=False):
+        for (subject, _list), events in frame.groupby(["subject", "list"], sort=False):
             study = events[events["trial_type"] == "study"].sort_values("position")
             recall = events[events["trial_type"] == "recall"].sort_values("position")
             items = study["item"].tolist()

@@ -7,7 +7,6 @@ from typing import Mapping
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from cmrlab import recall_phase
 from cmrlab.parameters import CMRParameters, as_parameters, pack, unpack

@@ -62,13 +62,18 @@ def jupyterlab(notebook_dir: Path = NOTEBOOKS):
                     time.sleep(0.5)
             yield base
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            log.close()
+            _stop(server, log)
+
+
+def _stop(server: subprocess.Popen, log) -> None:
+    """Stop a server we started, by its own process id."""
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    log.close()
 
 
 SPC_IMAGE = ".jp-OutputArea-output .widget-image"
@@ -167,10 +172,4 @@ def voila(notebook: str = "01_explore_cmr.ipynb", notebook_dir: Path = NOTEBOOKS
                     time.sleep(0.5)
             yield f"http://127.0.0.1:{port}/"
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            log.close()
+            _stop(server, log)

@@ -1,10 +1,8 @@
 import functools
 import hashlib
 import http.server
-import os
 import shutil
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest

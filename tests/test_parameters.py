@@ -32,7 +32,7 @@ def test_bounds_match_the_spec_table():
 
 
 def test_presets_are_complete_and_in_bounds():
-    for name, preset in cmrlab.PRESETS.items():
+    for preset in cmrlab.PRESETS.values():
         as_parameters(preset)  # raises if incomplete or out of range
     hk = cmrlab.PRESETS["Healey & Kahana (2014) median fits"]
     assert hk["choice_sensitivity"] == 16.0 and hk["item_support"] == 7.1
