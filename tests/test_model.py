@@ -137,3 +137,28 @@ def test_model_is_a_pytree_through_jit_and_grad():
 def test_bad_list_length():
     with pytest.raises(ValueError, match="list_length"):
         CMR(0, cmrlab.DEFAULT_PARAMETERS)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batched_recall_phase_matches_the_model_outcome_by_outcome(seed):
+    from cmrlab import recall_phase
+    from cmrlab.simulation import studied_state
+
+    rng = np.random.default_rng(100 + seed)
+    L = int(rng.integers(3, 14))
+    params = random_parameters(rng)
+    model = CMR(L, params)
+    for item in range(1, L + 1):
+        model = model.experience(item)
+    model = model.start_retrieving()
+    state = studied_state(model.params, L)
+    tables = recall_phase.recall_tables(state)
+    rs = recall_phase.start(state, (1,))
+    for item in list(rng.permutation(L)[: int(rng.integers(0, L + 1))] + 1) + [0]:
+        np.testing.assert_allclose(recall_phase.outcome_probabilities(rs, model.params)[:, 0],
+                                   model.outcome_probabilities(), rtol=1e-4, atol=1e-7)
+        expected = np.log(np.asarray(model.outcome_probabilities())[item])
+        actual = float(recall_phase.outcome_log_probability(rs, model.params, jnp.array([item]))[0])
+        assert actual == pytest.approx(expected, rel=1e-4, abs=1e-5)
+        model = model.retrieve(int(item))
+        rs = recall_phase.apply(rs, tables, model.params, jnp.array([item]))
