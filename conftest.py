@@ -4,6 +4,13 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Outputs saved in the notebooks and figures asserted in tests must hold on any
+# x86-64 CPU. Run everything (notebook kernels inherit this) with XLA limited
+# to AVX, another instruction set than the machine that saved the outputs
+# (tools/notebooks.py runs them unrestricted), so that a CPU-dependent figure
+# fails here first, not on the next CI machine.
+if "--xla_cpu_max_isa" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX").strip()
 _SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
 if _SHARED_DATA.is_dir():  # CI and this project's machines: use the shared copies as the cache
     os.environ.setdefault("CMRLAB_DATA_DIR", str(_SHARED_DATA))

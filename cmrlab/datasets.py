@@ -4,21 +4,20 @@ Files live in a cache folder laid out like this::
 
     murdock1962/fr20-1.txt
     healey_kahana2014/HealeyKahana2014.h5
+    polyn2009/behavior.mat
 
 The folder is ``$CMRLAB_DATA_DIR`` if set, else a per-user cache
 (``~/.cache/cmrlab`` on Linux). A missing file is downloaded from its public
-address (or from ``$CMRLAB_DATA_MIRROR``/<relative path> if that is set),
-its sha256 checked, and written atomically. A file whose checksum is wrong is
-refused, never used.
+address (or from ``$CMRLAB_DATA_MIRROR``/<relative path> if that is set) by
+`pooch <https://www.fatiando.org/pooch>`_, which checks its sha256, retries
+a failed download, shows a progress bar and moves the file into place only
+once it is complete and verified. A cached file whose checksum is wrong is
+downloaded again; if that fails too, the error says what to do.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,11 @@ _MURDOCK_URL = (
 _HK_URL = (
     "https://raw.githubusercontent.com/githubpsyche/cru_to_cmr/"
     "bbadce4d97bc694c54bae9be9c8b6008c8372aab/data/HealeyKahana2014.h5"
+)
+_POLYN_URL = (
+    "https://raw.githubusercontent.com/ContextLab/memory-models-course/"
+    "2db5e8450efc59ba5f7bff3fd2231e6d1adcc342/content/assignments/"
+    "Assignment_3%3AContext_Maintenance_and_Retrieval_Model/PolyEtal09%20data/"
 )
 
 
@@ -63,6 +67,10 @@ REGISTRY: dict[str, RemoteFile] = {
                    "96fec8a672e49ca9e5cc53e33f6fcd3d1095e4d47148a1635ee000fe4ffdba87"),
         RemoteFile("healey_kahana2014/HealeyKahana2014.h5", _HK_URL,
                    "a98d8035fb3a58c88254c1771a73780110de8694a40f7d0b09221f8553fc5074"),
+        RemoteFile("polyn2009/behavior.mat", _POLYN_URL + "behavior.mat",
+                   "2cef1f8fd86613dd08cfcd9a78f5b528c9ede73674d9171da9a79635bfa2e8a3"),
+        RemoteFile("polyn2009/stimuli.mat", _POLYN_URL + "stimuli.mat",
+                   "3605252e3794e0cd9e9549a79a70a6f90fd6c722d9a1978189baf73388f2e759"),
     ]
 }
 
@@ -89,71 +97,54 @@ def data_dir() -> Path:
     return Path(base) / "cmrlab"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _downloader(remote: RemoteFile):
+    """A pooch manager for one file, honouring ``$CMRLAB_DATA_MIRROR`` (read at each call)."""
+    import pooch
 
-
-def _source_url(remote: RemoteFile) -> str:
     mirror = os.environ.get("CMRLAB_DATA_MIRROR")
-    return f"{mirror.rstrip('/')}/{remote.path}" if mirror else remote.url
+    return pooch.create(
+        path=data_dir(), base_url=f"{mirror.rstrip('/')}/" if mirror else "",
+        registry={remote.path: f"sha256:{remote.sha256}"},
+        urls={} if mirror else {remote.path: remote.url},
+        retry_if_failed=2,
+    )
 
 
-def fetch(path: str, timeout: float = 60.0) -> Path:
+def fetch(path: str) -> Path:
     """Return the local path of a registered data file, downloading it if missing.
 
     Args:
         path: the file's path inside the cache, e.g. ``"murdock1962/fr20-1.txt"``.
-        timeout: seconds to wait for the server.
 
     Raises:
         KeyError: ``path`` is not a registered data file.
-        ValueError: the cached or downloaded file's sha256 is wrong.
-        OSError: the file is missing and could not be downloaded; the message
-            says which file to put where.
+        ValueError: the downloaded file's sha256 is wrong (nothing is written).
+        OSError: the file is missing (or corrupt) and could not be downloaded;
+            the message says which file to put where.
     """
     if path not in REGISTRY:
         raise KeyError(f"unknown data file {path!r}; known files: {sorted(REGISTRY)}")
     remote = REGISTRY[path]
     target = data_dir() / remote.path
-    if target.exists():
-        actual = _sha256(target)
-        if actual != remote.sha256:
-            raise ValueError(
-                f"{target} has sha256 {actual}, expected {remote.sha256}: the file is "
-                f"corrupt or a different version. Delete it to download it again "
-                f"from {remote.url}."
-            )
-        return target
-    url = _source_url(remote)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    manager = _downloader(remote)
+    import pooch
+
     try:
-        with os.fdopen(handle, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    while block := response.read(1 << 20):
-                        out.write(block)
-            except (urllib.error.URLError, OSError) as error:
-                raise OSError(
-                    f"could not download {url} ({error}). Without network, copy the "
-                    f"file {remote.path} (sha256 {remote.sha256}) to {target}, or set "
-                    f"CMRLAB_DATA_DIR to a folder that holds {remote.path}."
-                ) from error
-        actual = _sha256(Path(temporary))
-        if actual != remote.sha256:
-            raise ValueError(
-                f"downloaded {url} has sha256 {actual}, expected {remote.sha256}; "
-                "refusing to use it (nothing was written to the cache)."
-            )
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return target
+        return Path(manager.fetch(remote.path, downloader=pooch.HTTPDownloader(progressbar=True, timeout=60)))
+    except ValueError as error:
+        if "hash" not in str(error):
+            raise
+        raise ValueError(
+            f"downloaded {manager.get_url(remote.path)} has the wrong sha256 (expected "
+            f"{remote.sha256}); refusing to use it (nothing was written to the cache)."
+        ) from error
+    except OSError as error:
+        state = "is corrupt (wrong sha256)" if target.exists() else "is missing"
+        raise OSError(
+            f"{target} {state} and could not be downloaded from {manager.get_url(remote.path)} "
+            f"({error}). Without network, copy the file {remote.path} (sha256 {remote.sha256}) "
+            f"to {target}, or set CMRLAB_DATA_DIR to a folder that holds {remote.path}."
+        ) from error
 
 
 # ----------------------------------------------------------------------------- dataset

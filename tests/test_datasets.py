@@ -153,14 +153,26 @@ def test_download_with_wrong_checksum_is_refused(tmp_path, monkeypatch, local_se
     assert list((tmp_path / "cache" / "murdock1962").iterdir()) == []
 
 
-def test_corrupt_cached_file_is_refused(tmp_path, monkeypatch):
+def test_corrupt_cached_file_is_downloaded_again(tmp_path, monkeypatch, local_server):
     folder = tmp_path / "murdock1962"
     folder.mkdir()
     shutil.copy(SHARED / "murdock1962" / "fr20-2.txt", folder / "fr20-2.txt")
     with open(folder / "fr20-2.txt", "a") as handle:
         handle.write("1\n")
     monkeypatch.setenv("CMRLAB_DATA_DIR", str(tmp_path))
-    with pytest.raises(ValueError, match="corrupt.*Delete it"):
+    monkeypatch.setenv("CMRLAB_DATA_MIRROR", local_server)
+    assert len(load_murdock1962("LL20-2s")) == 1200
+    digest = hashlib.sha256((folder / "fr20-2.txt").read_bytes()).hexdigest()
+    assert digest == datasets.REGISTRY["murdock1962/fr20-2.txt"].sha256
+
+
+def test_corrupt_cached_file_without_network_says_so(tmp_path, monkeypatch):
+    folder = tmp_path / "murdock1962"
+    folder.mkdir()
+    (folder / "fr20-2.txt").write_text("1 2 3\n")
+    monkeypatch.setenv("CMRLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CMRLAB_DATA_MIRROR", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(OSError, match="corrupt.*could not be downloaded"):
         load_murdock1962("LL20-2s")
 
 
