@@ -71,6 +71,25 @@ def test_a_saved_fit_becomes_a_preset(explorer):
     explorer.reset_button.click()
 
 
+def test_a_value_beyond_the_teaching_range_is_shown_truly(explorer):
+    explorer.add_preset("fit with a high tau", {"choice_sensitivity": 50.0})
+    explorer.preset.value = "fit with a high tau"
+    assert explorer.parameters["choice_sensitivity"] == 50.0
+    assert explorer.sliders["choice_sensitivity"].max >= 50.0
+    assert "widened" in explorer.status.value and "50" in explorer.status.value
+    explorer.reset_button.click()
+    assert "widened" not in explorer.status.value
+    assert explorer.parameters == pytest.approx(cmrlab.DEFAULT_PARAMETERS)
+
+
+@pytest.mark.parametrize("value", ["abc", None, float("nan"), 1e9, -3.0])
+def test_set_refuses_what_is_not_a_valid_number(explorer, value):
+    with pytest.raises(ValueError, match="must be a number|outside its allowed range"):
+        explorer.set("choice_sensitivity", value)
+    with pytest.raises(ValueError, match="must be a number|outside its allowed range"):
+        explorer.add_preset("bad", {"choice_sensitivity": value})
+
+
 def test_dataset_overlay_sets_the_list_length():
     panel = Explorer(n_lists=250, dataset="LL15-2s")
     assert panel.list_length.value == 15

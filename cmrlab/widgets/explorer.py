@@ -24,7 +24,7 @@ import numpy as np
 
 from cmrlab.analysis import Summary, summarize
 from cmrlab.datasets import MURDOCK_CONDITIONS, RecallDataset, load_healey_kahana2014, load_murdock1962
-from cmrlab.parameters import DEFAULT_PARAMETERS, PARAMETERS, PRESETS, check_names
+from cmrlab.parameters import DEFAULT_PARAMETERS, PARAMETER_TABLE, PARAMETERS, PRESETS, check_names, check_value
 from cmrlab.plotting import CurvePanels
 from cmrlab.simulation import simulate
 
@@ -39,6 +39,16 @@ def _load(name: str) -> RecallDataset:
     if name == HEALEY_KAHANA:
         return load_healey_kahana2014(no_task_only=True)
     return load_murdock1962(name)
+
+
+def _number(name: str, value) -> float:
+    """``value`` as a float inside the bounds of parameter ``name``, or a ValueError saying why not."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
+        raise ValueError(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
+    if np.ndim(value) == 0 and 0 <= float(value) < PARAMETER_TABLE[name].lower:
+        value = PARAMETER_TABLE[name].lower  # a slider at 0 stands for the lower bound
+    check_value(name, value)
+    return float(value)
 
 
 class Explorer:
@@ -67,7 +77,7 @@ class Explorer:
         start = dict(DEFAULT_PARAMETERS)
         if parameters:
             check_names(parameters)
-            start.update(parameters)
+            start.update({name: _number(name, value) for name, value in parameters.items()})
         if dataset not in DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; choose one of {list(DATASETS)}.")
         self.update_delay = update_delay
@@ -79,6 +89,7 @@ class Explorer:
         self._data: dict[str, RecallDataset] = {}
         self._data_summary: Summary | None = None
         self._presets = {name: dict(values) for name, values in PRESETS.items()}
+        self.widened: dict[str, float] = {}
 
         style = {"description_width": "165px"}
         layout = widgets.Layout(width="430px")
@@ -86,7 +97,7 @@ class Explorer:
         for p in PARAMETERS:
             low, high, step = p.slider
             self.sliders[p.name] = widgets.FloatSlider(
-                value=float(np.clip(start[p.name], low, high)), min=low, max=high, step=step,
+                value=float(start[p.name]), min=min(low, start[p.name]), max=max(high, start[p.name]), step=step,
                 description=f"{p.label} ({p.symbol})", tooltip=p.meaning,
                 continuous_update=True, readout_format=".3f" if step < 0.01 else ".2f",
                 style=style, layout=layout)
@@ -158,30 +169,51 @@ class Explorer:
     # ------------------------------------------------------------------ changes
 
     def set(self, name: str, value: float) -> None:
-        """Set one parameter's slider (as a student would) and update."""
+        """Set one parameter's slider (as a student would) and update.
+
+        Raises:
+            ValueError: ``name`` is not a parameter, or ``value`` is not a
+                number inside the parameter's bounds.
+        """
         check_names([name])
-        slider = self.sliders[name]
-        if not slider.min <= value <= slider.max:
-            raise ValueError(f"{name} = {value} is outside the slider range [{slider.min}, {slider.max}].")
-        slider.value = value
+        self._show(name, _number(name, value))
 
     def set_parameters(self, parameters: Mapping[str, float]) -> None:
-        """Set several sliders at once, with a single update."""
+        """Set several sliders at once, with a single update.
+
+        A value beyond a slider's teaching range (a fitted ``τ = 50``, say)
+        widens that slider so that it shows the true value; the status line
+        says which sliders were widened.
+        """
         check_names(parameters)
+        values = {name: _number(name, value) for name, value in parameters.items()}
         self._hold = True
         try:
-            for name, value in parameters.items():
-                slider = self.sliders[name]
-                slider.value = float(np.clip(value, slider.min, slider.max))
+            for name, value in values.items():
+                self._show(name, value)
         finally:
             self._hold = False
         self._schedule()
 
     def add_preset(self, name: str, parameters: Mapping[str, float]) -> None:
-        """Offer ``parameters`` (e.g. a saved fit) in the preset menu."""
+        """Offer ``parameters`` (e.g. a saved fit) in the preset menu (values are checked now)."""
         check_names(parameters)
-        self._presets[name] = {**DEFAULT_PARAMETERS, **parameters}
+        values = {key: _number(key, value) for key, value in parameters.items()}
+        self._presets[name] = {**DEFAULT_PARAMETERS, **values}
         self.preset.options = ["(choose a preset)", *self._presets]
+
+    def _show(self, name: str, value: float) -> None:
+        """Put ``value`` on its slider, widening the slider's range if the value lies beyond it."""
+        slider = self.sliders[name]
+        low, high, _ = PARAMETER_TABLE[name].slider
+        self.widened.pop(name, None)
+        if not low <= value <= high:
+            self.widened[name] = value
+        if value > slider.max:
+            slider.max = value
+        elif value < slider.min:
+            slider.min = value
+        slider.value = value
 
     def _on_change(self, change=None):
         if not self._hold:
@@ -256,6 +288,9 @@ class Explorer:
     def _status_text(self, summary: Summary) -> str:
         text = (f"<b>CMR</b>: {float(summary.mean_recalls):.2f} of {self.list_length.value} items "
                 f"recalled per list, temporal factor {float(summary.temporal_factor):.3f}")
+        if self.widened:
+            names = ", ".join(f"{PARAMETER_TABLE[n].label} to {v:g}" for n, v in self.widened.items())
+            text += f" &nbsp;|&nbsp; slider range widened to show the true value: {html.escape(names)}"
         if self._data_summary is not None:
             data = self._data_summary
             text += (f" &nbsp;|&nbsp; <b>{html.escape(self.dataset.value)}</b>: "
