@@ -6,7 +6,7 @@ analysis -> fitting -> plotting -> widgets.
 """
 
 from cmrlab import datasets
-from cmrlab.fitting import FitResult, fit, fit_subjects, load_fit, save_fit
+from cmrlab.fitting import FitResult, FitWarning, fit, fit_subjects, load_fit, save_fit
 from cmrlab.analysis import Summary, lag_crp, mean_recalls, pfr, pnr, spc, summarize, temporal_factor
 from cmrlab.likelihood import log_likelihood, log_likelihood_function
 from cmrlab.model import CMR, CMRState
@@ -38,6 +38,7 @@ __all__ = [
     "fit",
     "fit_subjects",
     "FitResult",
+    "FitWarning",
     "load_fit",
     "save_fit",
     "lag_crp",

@@ -1,17 +1,23 @@
-"""Estimating CMR parameters from recall data.
+"""Estimating CMR parameters from recall data, with an honest word on how sure the answer is.
 
-Maximum likelihood (the default) or, as many courses do it, least squares on
-summary statistics. Two optimizers, both compiled end to end:
+The likelihood of CMR has several local optima, some of them narrow ridges
+on a bound of the parameter box (a choice sensitivity at 100, a support near
+0). One search, however good, sometimes ends on the wrong one. So a fit runs
+several **independent searches** at once (``vmap``) from independent keys,
+reports the best, and counts how many searches reached it:
 
-* ``"de"``: differential evolution over the declared bounds; each generation
-  evaluates the whole population in one batched likelihood call.
-* ``"gradient"``: Adam (from optax) from several random starting points at
-  once, on ``jax.grad`` of the likelihood, the bounds handled by a logistic
-  transform.
+* ``agreement`` is the number of searches whose best value lies within
+  ``tolerance`` (0.5 log-likelihood units by default) of the overall best;
+* ``converged`` means at least two independent searches reached that best;
+  when they did not, another round of searches runs (up to ``max_rounds``)
+  and, if they still disagree, :func:`fit` warns (:class:`FitWarning`) and
+  says what to do.
 
-``"de+gradient"`` runs differential evolution and then polishes its best
-members with the gradient method. Differential evolution alone is the
-default; :func:`fit` gives the measurements behind that choice.
+Each search (:mod:`cmrlab.search`) is a multistart gradient search for the
+likelihood (uniform sample, Adam from the best points, L-BFGS polish) or
+differential evolution for the summary-statistic objective; both work in
+coordinates that suit scale parameters (asinh-warped for ranges wider than 1).
+``benchmarks/bench_fitting.py`` holds the measurements behind these choices.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,7 +36,6 @@ from typing import Mapping, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from cmrlab.analysis import Summary, _summarize, summarize
 from cmrlab.likelihood import trial_log_likelihoods
@@ -43,35 +49,33 @@ from cmrlab.parameters import (
     unpack,
 )
 from cmrlab.recalls import clean_recalls
+from cmrlab.search import (
+    Box,
+    DESettings,
+    MultistartSettings,
+    differential_evolution,
+    finite_or_worst,
+    from_unit,
+    make_box,
+    multistart,
+    to_unit,
+)
 from cmrlab.simulation import _simulate
 
-METHODS = ("de", "de+gradient", "gradient")
+METHODS = ("multistart", "de")
 OBJECTIVES = ("likelihood", "summary")
+TOLERANCE = 0.5
+"""Default agreement tolerance: log-likelihood units (``objective="likelihood"``)."""
+SUMMARY_TOLERANCE = 0.005
+"""Default agreement tolerance of the summary objective (its squared error)."""
 
 _LOWER = np.array([p.lower for p in PARAMETERS], np.float32)
 _UPPER = np.array([p.upper for p in PARAMETERS], np.float32)
+_BOUND_EDGE = 1e-3  # a value this close to a face of the unit cube is "at a bound"
 
 
-# ----------------------------------------------------------------------------- settings
-
-
-class DESettings(NamedTuple):
-    """Differential evolution: population size, generations, mutation and crossover."""
-
-    population: int = 128
-    generations: int = 600
-    mutation: tuple[float, float] = (0.5, 1.0)  # dithered F, drawn per generation
-    crossover: float = 0.9
-    tolerance: float = 1e-6  # stop when the population's spread of -loglik / n_lists falls below this
-    patience: int = 80  # ... or when the best value has not risen by 0.01 for this many generations
-
-
-class GradientSettings(NamedTuple):
-    """Adam on the logistic-transformed parameters from several starts."""
-
-    starts: int = 16
-    steps: int = 300
-    learning_rate: float = 0.05
+class FitWarning(UserWarning):
+    """A fit whose independent searches did not agree, or whose data cannot identify the model."""
 
 
 @dataclass
@@ -82,13 +86,21 @@ class FitResult:
         parameters: all 11 parameters (free and fixed) as floats.
         log_likelihood: total log-likelihood of the cleaned data at ``parameters``
             (for ``objective="summary"`` too, for comparison).
-        objective: ``"likelihood"`` or ``"summary"``; ``loss`` the value minimized.
-        method: the optimizer used.
-        evaluations: likelihood (or simulation) evaluations made.
-        converged: whether the optimizer met its stopping rule before its budget.
+        objective: ``"likelihood"`` or ``"summary"``; ``loss`` the value minimised.
+        method: the search strategy (``"multistart"`` or ``"de"``).
+        evaluations: objective (and gradient) evaluations, all searches together.
+        converged: at least two independent searches reached the best value.
         seconds: wall time of the fit (compilation included on a first call).
         n_lists, n_intrusions, n_repeats: the data fitted and what cleaning removed.
         free: names of the fitted parameters.
+        searches: how many independent searches ran.
+        agreement: how many of them ended within ``tolerance`` of the best.
+        search_values: each search's best value (log-likelihood, or loss for
+            the summary objective), best first.
+        spread: best minus worst of ``search_values`` (in loss units for summary fits).
+        tolerance: the agreement tolerance used.
+        at_bound: free parameters that ended on (or within 0.1% of) a bound:
+            often a sign that the model uses one parameter to stand in for another.
     """
 
     parameters: dict[str, float]
@@ -103,14 +115,37 @@ class FitResult:
     n_intrusions: int = 0
     n_repeats: int = 0
     free: tuple[str, ...] = field(default_factory=tuple)
+    searches: int = 1
+    agreement: int = 1
+    search_values: tuple[float, ...] = field(default_factory=tuple)
+    spread: float = 0.0
+    tolerance: float = TOLERANCE
+    at_bound: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
-        d["free"] = list(self.free)
+        for key in ("free", "search_values", "at_bound"):
+            d[key] = list(d[key])
         return d
 
+    def __repr__(self) -> str:
+        bound = f", at_bound={list(self.at_bound)}" if self.at_bound else ""
+        return (f"FitResult(log_likelihood={self.log_likelihood:.2f}, agreement={self.agreement}/{self.searches}, "
+                f"converged={self.converged}, spread={self.spread:.2f}{bound}, n_lists={self.n_lists}, "
+                f"seconds={self.seconds:.1f})")
 
-# ----------------------------------------------------------------------------- objectives
+
+# ----------------------------------------------------------------------------- the problem
+
+
+class _Problem(NamedTuple):
+    """One data set prepared for compiled optimisation (all arrays)."""
+
+    recalls: jax.Array     # (n, L) clean recalls, 0-padded
+    weights: jax.Array     # (n,) 1 for real lists, 0 for padding lists
+    free_index: jax.Array  # (d,) indices of free parameters
+    fixed_full: jax.Array  # (11,) values of fixed parameters (free entries ignored)
+    box: Box               # bounds of the free parameters
 
 
 def _pack_full(free_values, free_index, fixed_full):
@@ -123,162 +158,43 @@ def _weighted_loglik(packed, recalls, weights, list_length):
     return jnp.sum(jnp.where(weights > 0, totals, 0.0) * weights)
 
 
-def _safe(values):
-    """Turn NaN and infinities into -inf (the worst possible log-likelihood)."""
-    return jnp.where(jnp.isfinite(values), values, -jnp.inf)
+_loglik_at = jax.jit(_weighted_loglik, static_argnames=("list_length",))
 
 
-class _Problem(NamedTuple):
-    """A subject's data prepared for compiled optimization (all arrays)."""
-
-    recalls: jax.Array   # (n, T) clean recalls
-    weights: jax.Array   # (n,) 1 for real lists, 0 for padding
-    free_index: jax.Array  # (d,) indices of free parameters
-    fixed_full: jax.Array  # (11,) values of fixed parameters (free entries ignored)
-    lower: jax.Array     # (d,)
-    upper: jax.Array     # (d,)
-
-
-def _population_loglik(problem: _Problem, candidates, list_length):
-    """``(P, d)`` free values -> ``(P,)`` log-likelihoods (non-finite -> -inf)."""
-
-    def one(values):
+def _objective(problem: _Problem, list_length: int):
+    def loglik(values):
         packed = _pack_full(values, problem.free_index, problem.fixed_full)
         return _weighted_loglik(packed, problem.recalls, problem.weights, list_length)
 
-    return _safe(jax.vmap(one)(candidates))
+    return loglik
 
 
-# ----------------------------------------------------------------------------- optimizers
+def _search_keys(key, first: int, count: int):
+    """Keys of searches ``first .. first + count - 1``: ``fold_in(key, j)``."""
+    return jax.vmap(lambda j: jax.random.fold_in(key, j))(jnp.arange(first, first + count))
 
 
-def _differential_evolution(key, problem: _Problem, list_length: int, settings: DESettings, score):
-    """Maximize ``score(candidates) -> (P,)`` over the box ``[lower, upper]`` (best/1/bin)."""
-    P, d = settings.population, problem.lower.shape[0]
-    lower, upper = problem.lower[None, :], problem.upper[None, :]
-    key, strata_key, jitter_key = jax.random.split(key, 3)
-    # Latin hypercube start: every stratum of every parameter is covered once
-    strata = jax.vmap(lambda k: jax.random.permutation(k, P))(jax.random.split(strata_key, d)).T
-    u = (strata + jax.random.uniform(jitter_key, (P, d))) / P
-    population = lower + u * (upper - lower)
-    fitness = score(population)
-    n_lists = jnp.maximum(jnp.sum(problem.weights), 1.0)
+@partial(jax.jit, static_argnames=("list_length", "method", "settings"))
+def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings):
+    """Independent likelihood searches, one per key: ``(R,)`` keys -> values ``(R, d)``, loglik ``(R,)``, evaluations."""
+    objective = _objective(problem, list_length)
 
-    def spread(fitness):
-        finite = jnp.isfinite(fitness)
-        mean = jnp.sum(jnp.where(finite, fitness, 0)) / jnp.maximum(jnp.sum(finite), 1)
-        var = jnp.sum(jnp.where(finite, (fitness - mean) ** 2, 0)) / jnp.maximum(jnp.sum(finite), 1)
-        return jnp.where(jnp.all(finite), jnp.sqrt(var) / n_lists, jnp.inf)
+    def one(key):
+        if method == "multistart":
+            found = multistart(key, objective, problem.box, settings)
+        else:
+            found = differential_evolution(key, jax.vmap(objective), problem.box, settings)
+        return from_unit(found.z, problem.box), found.value, found.evaluations
 
-    def cond(state):
-        generation, _, _, fitness, _, stalled = state
-        return ((generation < settings.generations) & (spread(fitness) > settings.tolerance)
-                & (stalled < settings.patience))
-
-    def body(state):
-        generation, key, population, fitness, evaluations, stalled = state
-        previous_best = jnp.max(fitness)
-        key, k_pick, k_f, k_cross, k_force, k_fix = jax.random.split(key, 6)
-        best = population[jnp.argmax(fitness)]
-        picks = jax.vmap(lambda k: jax.random.choice(k, P, (2,), replace=False))(jax.random.split(k_pick, P))
-        f = jax.random.uniform(k_f, (), minval=settings.mutation[0], maxval=settings.mutation[1])
-        mutant = best[None, :] + f * (population[picks[:, 0]] - population[picks[:, 1]])
-        cross = jax.random.uniform(k_cross, (P, d)) < settings.crossover
-        cross = cross | (jnp.arange(d)[None, :] == jax.random.randint(k_force, (P, 1), 0, d))
-        trial = jnp.where(cross, mutant, population)
-        # out of bounds: a random point between the parent and the violated bound
-        r = jax.random.uniform(k_fix, (P, d))
-        trial = jnp.where(trial < lower, population + r * (lower - population), trial)
-        trial = jnp.where(trial > upper, population + r * (upper - population), trial)
-        trial_fitness = score(trial)
-        better = trial_fitness >= fitness
-        population = jnp.where(better[:, None], trial, population)
-        fitness = jnp.where(better, trial_fitness, fitness)
-        stalled = jnp.where(jnp.max(fitness) > previous_best + 0.01, 0, stalled + 1)
-        return generation + 1, key, population, fitness, evaluations + P, stalled
-
-    state = (jnp.int32(0), key, population, fitness, jnp.int32(P), jnp.int32(0))
-    generation, _, population, fitness, evaluations, stalled = jax.lax.while_loop(cond, body, state)
-    converged = (spread(fitness) <= settings.tolerance) | (stalled >= settings.patience)
-    return population, fitness, evaluations, converged
+    return jax.vmap(one)(keys)
 
 
-def _to_unbounded(x, lower, upper):
-    p = jnp.clip((x - lower) / (upper - lower), 1e-6, 1 - 1e-6)
-    return jnp.log(p) - jnp.log1p(-p)
-
-
-def _to_bounded(z, lower, upper):
-    return lower + (upper - lower) * jax.nn.sigmoid(z)
-
-
-def _gradient_ascent(starts, problem: _Problem, list_length: int, settings: GradientSettings):
-    """Adam from each row of ``starts`` ``(S, d)``; returns final points and log-likelihoods."""
-    lower, upper = problem.lower, problem.upper
-    n_lists = jnp.maximum(jnp.sum(problem.weights), 1.0)
-
-    def loss(z):
-        values = _to_bounded(z, lower, upper)
-        packed = _pack_full(values, problem.free_index, problem.fixed_full)
-        return -_weighted_loglik(packed, problem.recalls, problem.weights, list_length) / n_lists
-
-    optimizer = optax.adam(settings.learning_rate)
-    value_and_grad = jax.value_and_grad(loss)
-
-    def run(z):
-        def step(carry, _):
-            z, opt_state, best_z, best_loss = carry
-            value, grad = value_and_grad(z)
-            usable = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad))
-            grad = jnp.where(usable, grad, 0.0)  # a non-finite point: no step from it
-            improved = usable & (value < best_loss)
-            best_z = jnp.where(improved, z, best_z)
-            best_loss = jnp.where(improved, value, best_loss)
-            updates, opt_state = optimizer.update(grad, opt_state, z)
-            return (optax.apply_updates(z, updates), opt_state, best_z, best_loss), None
-
-        init = (z, optimizer.init(z), z, jnp.inf)
-        (z, _, best_z, best_loss), _ = jax.lax.scan(step, init, None, length=settings.steps)
-        final = loss(z)
-        take_final = jnp.isfinite(final) & (final < best_loss)
-        return jnp.where(take_final, z, best_z)
-
-    z = jax.vmap(run)(_to_unbounded(starts, lower[None, :], upper[None, :]))
-    points = _to_bounded(z, lower[None, :], upper[None, :])
-    return points, _population_loglik(problem, points, list_length)
-
-
-@partial(jax.jit, static_argnames=("list_length", "method", "de", "gradient"))
-def _fit_problem(key, problem: _Problem, list_length: int, method: str, de: DESettings, gradient: GradientSettings):
-    """One subject's maximum-likelihood fit, compiled. Returns (values, loglik, evaluations, converged)."""
-    score = partial(_population_loglik, problem, list_length=list_length)
-    d = problem.lower.shape[0]
-    if method in ("de", "de+gradient"):
-        key, de_key = jax.random.split(key)
-        population, fitness, evaluations, converged = _differential_evolution(
-            de_key, problem, list_length, de, score)
-    if method == "de":
-        best = jnp.argmax(fitness)
-        return population[best], fitness[best], evaluations, converged
-    if method == "de+gradient":
-        order = jnp.argsort(-fitness)
-        starts = population[order[: gradient.starts]]
-    else:
-        starts = problem.lower[None, :] + jax.random.uniform(key, (gradient.starts, d)) * (problem.upper - problem.lower)[None, :]
-        evaluations, converged = jnp.int32(0), jnp.bool_(True)
-    points, values = _gradient_ascent(starts, problem, list_length, gradient)
-    if method == "de+gradient":  # never worse than what DE found
-        points = jnp.concatenate([population[order[:1]], points])
-        values = jnp.concatenate([fitness[order[:1]], values])
-    best = jnp.argmax(values)
-    evaluations = evaluations + gradient.starts * (gradient.steps + 1)
-    return points[best], values[best], evaluations, converged
-
-
-# ----------------------------------------------------------------------------- public API
+# ----------------------------------------------------------------------------- preparing data
 
 
 def _free_and_fixed(fixed: Mapping[str, float] | None):
+    if fixed is not None and not isinstance(fixed, Mapping):
+        raise ValueError(f"fixed must be a dict {{name: value}}, got {type(fixed).__name__}.")
     fixed = dict(fixed or {})
     check_names(fixed)
     for name, value in fixed.items():
@@ -291,74 +207,187 @@ def _free_and_fixed(fixed: Mapping[str, float] | None):
     return free, full, index
 
 
-def _prepare(recalls, list_length):
-    if list_length is None or isinstance(list_length, bool) or not isinstance(list_length, (int, np.integer)):
+def _check_list_length(list_length) -> int:
+    if isinstance(list_length, (bool, np.bool_)) or not isinstance(list_length, (int, np.integer)) or list_length < 1:
         raise ValueError(f"list_length must be a positive int, got {list_length!r}.")
-    cleaned = clean_recalls(recalls, list_length, return_counts=True)
-    if cleaned.recalls.shape[0] == 0:
-        raise ValueError("no lists to fit: the recall matrix has 0 rows.")
-    return cleaned
+    return int(list_length)
+
+
+def _padded(clean: np.ndarray, list_length: int, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_rows, L)`` recalls and ``(n_rows,)`` weights: real lists first, weight-0 padding after."""
+    recalls = np.zeros((n_rows, list_length), np.int32)
+    recalls[: clean.shape[0], : clean.shape[1]] = clean
+    weights = np.zeros(n_rows, np.float32)
+    weights[: clean.shape[0]] = 1
+    return recalls, weights
+
+
+def _bucket(n: int) -> int:
+    """Lists are padded to a multiple of 4, so that fits of similar data sets share compiled code."""
+    return int(math.ceil(n / 4) * 4)
+
+
+def _check_identifiable(clean: np.ndarray, label: str = "") -> None:
+    """Refuse data with no recall at all; warn when no list has a transition to learn drift from."""
+    counts = (clean > 0).sum(axis=1)
+    where = f" ({label})" if label else ""
+    if counts.sum() == 0:
+        raise ValueError(
+            f"nothing to fit{where}: no list has a valid recall once intrusions and repeats are removed, so the "
+            "likelihood depends on the stop probability alone and every other parameter is arbitrary. Check the "
+            "recall codes (1..L = serial positions), or fit more lists."
+        )
+    if (counts >= 2).sum() == 0:
+        warnings.warn(
+            f"no list has two valid recalls{where}: without a transition between recalls the drift rates and "
+            "associations cannot be told apart; the fitted values of those parameters mean little.",
+            FitWarning, stacklevel=3)
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def _default_settings(method: str, objective: str, settings):
+    if settings is not None:
+        expected = MultistartSettings if method == "multistart" else DESettings
+        if not isinstance(settings, expected):
+            raise ValueError(f"settings for method {method!r} must be a {expected.__name__}, got "
+                             f"{type(settings).__name__}.")
+        return settings
+    if objective == "summary":
+        return DESettings(population=48, generations=60)
+    return MultistartSettings() if method == "multistart" else DESettings()
+
+
+def _check_choices(method, objective, searches, max_rounds):
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}.")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}.")
+    if objective == "summary" and method != "de":
+        raise ValueError('objective="summary" needs method="de": simulated curves have no useful gradient.')
+    for name, value in (("searches", searches), ("max_rounds", max_rounds)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
 
 
 def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = None,
-        method: str = "de", objective: str = "likelihood",
-        de: DESettings = DESettings(), gradient: GradientSettings = GradientSettings(),
+        method: str | None = None, objective: str = "likelihood", searches: int = 4, max_rounds: int = 3,
+        tolerance: float | None = None, settings: MultistartSettings | DESettings | None = None,
         n_simulated: int = 2000) -> FitResult:
     """Fit CMR to one set of lists (usually one subject's).
 
-    Maximizes the total log-likelihood (``CMR_SPEC.md``) of the cleaned recall
-    matrix over the free parameters (all but ``fixed``) inside the declared
-    bounds, or with ``objective="summary"`` minimizes the squared error
-    between simulated and observed SPC, PFR and lag-CRP (lags -5..5).
+    Maximises the total log-likelihood (``docs/model.md``) of the cleaned
+    recall matrix over the free parameters (all but ``fixed``) inside the
+    declared bounds; or, with ``objective="summary"``, minimises the squared
+    error between simulated and observed SPC, PFR and lag-CRP (lags -5..5).
 
-    Why ``"de"`` is the default: the likelihood surface has several local
-    optima. Measured on Healey & Kahana (2014) subject 63 (28 lists; jaxcmr's
-    published fit scores -694.93 under the spec; ``benchmarks/bench_fitting.py``,
-    3 keys, 2-core CPU): ``"gradient"`` (Adam from 16 random starts) ends at
-    -747.6, -701.9 and -705.6 in 1.7 s; ``"de"`` reaches -693.32 with every
-    key in 2.7 s; ``"de+gradient"`` also gives -693.32 but takes 3.5 s, so
-    the polish buys nothing here.
+    ``searches`` independent searches run at once; if fewer than two of them
+    reach the best value (within ``tolerance``), another round of
+    ``searches`` runs, up to ``max_rounds`` rounds. The best point of all
+    searches is returned; :attr:`FitResult.agreement` says how many reached it.
 
     Args:
         recalls: int ``(n_lists, max_recalls)`` recall matrix (intrusions and
             repeats are removed first and counted in the result).
         list_length: ``L``.
-        key: a JAX PRNG key: the same key and data give the same fit.
+        key: a JAX PRNG key: the same key and data give the same fit. Search
+            ``j`` uses ``jax.random.fold_in(key, j)``.
         fixed: ``{name: value}`` of parameters held fixed.
-        method: ``"de"`` (default), ``"de+gradient"`` or ``"gradient"``.
-        objective: ``"likelihood"`` or ``"summary"`` (summary statistics; uses
-            differential evolution on simulations of ``n_simulated`` lists).
-        de, gradient: optimizer settings (:class:`DESettings`, :class:`GradientSettings`).
+        method: ``"multistart"`` (default for the likelihood) or ``"de"``
+            (differential evolution; the only choice for the summary objective).
+        objective: ``"likelihood"`` or ``"summary"``.
+        searches: independent searches per round.
+        max_rounds: the most rounds of searches.
+        tolerance: agreement tolerance (default 0.5 log-likelihood units, or
+            0.005 squared error for the summary objective).
+        settings: a :class:`~cmrlab.search.MultistartSettings` or
+            :class:`~cmrlab.search.DESettings` for each search.
+        n_simulated: lists simulated per evaluation of the summary objective.
 
     Returns:
         A :class:`FitResult`; its parameters are always finite and in bounds.
+
+    Warns:
+        FitWarning: the searches did not agree (the message says what to do),
+            or no list has two recalls.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}.")
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}.")
+    method = method or ("de" if objective == "summary" else "multistart")
+    _check_choices(method, objective, searches, max_rounds)
+    settings = _default_settings(method, objective, settings)
+    tolerance = float(tolerance if tolerance is not None else (SUMMARY_TOLERANCE if objective == "summary"
+                                                                 else TOLERANCE))
     start = time.perf_counter()
-    cleaned = _prepare(recalls, list_length)
+    L = _check_list_length(list_length)
+    cleaned = clean_recalls(recalls, L, return_counts=True)
+    n_lists = cleaned.recalls.shape[0]
+    if n_lists == 0:
+        raise ValueError("no lists to fit: the recall matrix has 0 rows.")
+    _check_identifiable(cleaned.recalls)
     free, fixed_full, free_index = _free_and_fixed(fixed)
-    problem = _Problem(
-        recalls=jnp.asarray(cleaned.recalls), weights=jnp.ones(cleaned.recalls.shape[0], jnp.float32),
-        free_index=jnp.asarray(free_index), fixed_full=jnp.asarray(fixed_full),
-        lower=jnp.asarray(_LOWER[free_index]), upper=jnp.asarray(_UPPER[free_index]))
+    padded, weights = _padded(cleaned.recalls, L, _bucket(n_lists))
+    problem = _Problem(jnp.asarray(padded), jnp.asarray(weights), jnp.asarray(free_index), jnp.asarray(fixed_full),
+                       make_box(_LOWER[free_index], _UPPER[free_index]))
     if objective == "likelihood":
-        values, loglik, evaluations, converged = jax.device_get(
-            _fit_problem(key, problem, int(list_length), method, de, gradient))
-        loss = -float(loglik)
+        def run_round(first):
+            return _likelihood_searches(_search_keys(key, first, searches), problem, L, method, settings)
+        sign = 1.0
     else:
-        values, loss, evaluations, converged = _fit_summary(key, problem, cleaned.recalls, int(list_length),
-                                                            de, n_simulated)
-    parameters = _result_parameters(values, free_index, fixed_full)
-    loglik = float(_weighted_loglik(jnp.asarray(_full_vector(parameters)), problem.recalls, problem.weights,
-                                    int(list_length)))
-    return FitResult(parameters=parameters, log_likelihood=loglik, objective=objective, loss=float(loss),
-                     method=method if objective == "likelihood" else "de", evaluations=int(evaluations),
-                     converged=bool(converged), seconds=time.perf_counter() - start,
-                     n_lists=int(cleaned.recalls.shape[0]), n_intrusions=cleaned.n_intrusions,
-                     n_repeats=cleaned.n_repeats, free=free)
+        observed = summarize(cleaned.recalls, L)
+        simulation_key = jax.random.fold_in(key, 2**31 - 1)  # common random numbers for every search
+
+        def run_round(first):
+            return _summary_searches(_search_keys(key, first, searches), simulation_key, problem, observed, L,
+                                     settings, n_simulated)
+        sign = -1.0
+    values, scores, evaluations = _rounds(run_round, searches, max_rounds, tolerance)
+    best = int(np.argmax(scores))
+    parameters = _result_parameters(values[best], free_index, fixed_full)
+    loglik = float(_loglik_at(jnp.asarray(_full_vector(parameters)), problem.recalls, problem.weights, L))
+    agreement = int(np.sum(scores >= scores[best] - tolerance))
+    result = FitResult(
+        parameters=parameters, log_likelihood=loglik, objective=objective, loss=float(-scores[best]),
+        method=method, evaluations=int(evaluations), converged=agreement >= 2,
+        seconds=time.perf_counter() - start, n_lists=n_lists, n_intrusions=cleaned.n_intrusions,
+        n_repeats=cleaned.n_repeats, free=free, searches=len(scores), agreement=agreement,
+        search_values=tuple(float(sign * v) for v in np.sort(scores)[::-1]),
+        spread=float(scores.max() - scores.min()), tolerance=tolerance,
+        at_bound=_at_bound(values[best], free, problem.box))
+    if not result.converged:
+        warnings.warn(_disagreement_message(result), FitWarning, stacklevel=2)
+    return result
+
+
+def _rounds(run_round, searches: int, max_rounds: int, tolerance: float):
+    """Run rounds of independent searches until two agree on the best; pool everything."""
+    values, scores, evaluations = [], [], 0
+    for round_index in range(max_rounds):
+        v, s, e = jax.device_get(run_round(round_index * searches))
+        values.append(np.asarray(v, np.float64))
+        scores.append(np.asarray(s, np.float64))
+        evaluations += int(np.sum(e))
+        pooled = np.concatenate(scores)
+        if np.sum(pooled >= pooled.max() - tolerance) >= 2:
+            break
+    return np.concatenate(values), np.concatenate(scores), evaluations
+
+
+def _at_bound(values, free, box: Box) -> tuple[str, ...]:
+    z = np.asarray(to_unit(jnp.asarray(values, jnp.float32), box))
+    return tuple(name for name, u in zip(free, z) if u < _BOUND_EDGE or u > 1 - _BOUND_EDGE)
+
+
+def _disagreement_message(result: FitResult) -> str:
+    values = ", ".join(f"{v:.2f}" for v in result.search_values[:8])
+    what = "log-likelihood" if result.objective == "likelihood" else "loss"
+    advice = ("Run more searches (searches=8 or more, or max_rounds=5) to check whether a better optimum exists"
+              if result.agreement < 2 else "")
+    bound = ""
+    if result.at_bound:
+        bound = (f"; {', '.join(result.at_bound)} ended on a bound: fixing such a parameter (fixed={{...}}) often "
+                 "makes the rest identifiable")
+    return (f"the {result.searches} independent searches did not agree: only {result.agreement} reached the best "
+            f"{what} (within {result.tolerance:g}); their values: {values}. The best is reported. {advice}{bound}.")
 
 
 def _full_vector(parameters: Mapping[str, float]) -> np.ndarray:
@@ -391,101 +420,143 @@ def summary_loss(simulated: Summary, observed: Summary) -> jax.Array:
     return jnp.sum(jnp.where(jnp.isnan(diff), 0.0, diff**2))
 
 
-def _fit_summary(key, problem: _Problem, recalls, list_length, de: DESettings, n_simulated: int):
-    observed = summarize(recalls, list_length)
-    sim_key = jax.random.fold_in(key, 1)
+@partial(jax.jit, static_argnames=("list_length", "settings", "n_simulated"))
+def _summary_searches(keys, simulation_key, problem: _Problem, observed: Summary, list_length: int,
+                      settings: DESettings, n_simulated: int):
+    """Independent DE searches of the summary objective (``-loss``, maximised)."""
 
-    def one(values):
+    def score(values):
         packed = _pack_full(values, problem.free_index, problem.fixed_full)
-        simulated = _simulate(sim_key, packed, list_length, n_simulated)  # common random numbers
+        simulated = _simulate(simulation_key, packed, list_length, n_simulated)
         return -summary_loss(_summarize(simulated, list_length), observed)
 
-    @jax.jit
-    def run(key, problem):
-        score = lambda candidates: _safe(jax.vmap(one)(candidates))  # noqa: E731
-        population, fitness, evaluations, converged = _differential_evolution(key, problem, list_length, de, score)
-        best = jnp.argmax(fitness)
-        return population[best], -fitness[best], evaluations, converged
+    def one(key):
+        found = differential_evolution(key, jax.vmap(score), problem.box, settings)
+        return from_unit(found.z, problem.box), found.value, found.evaluations
 
-    return jax.device_get(run(key, problem))
+    return jax.vmap(one)(keys)
 
 
 # ----------------------------------------------------------------------------- many subjects
 
 
-def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, method: str = "de",
-                 de: DESettings = DESettings(), gradient: GradientSettings = GradientSettings(),
+def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, method: str = "multistart",
+                 searches: int = 4, max_rounds: int = 3, tolerance: float = TOLERANCE,
+                 settings: MultistartSettings | DESettings | None = None,
                  batch_size: int | None = None, progress: bool = True):
     """Fit every subject of a :class:`~cmrlab.datasets.RecallDataset` by maximum likelihood.
 
-    Subjects are padded to the same number of lists (padding lists have weight
-    0), fitted ``batch_size`` at a time with ``vmap``, and each batch is
-    sharded over all available JAX devices (``jax.devices()``) along the
-    subject axis, so the same call uses every CPU device of
-    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, several GPUs, or,
-    after ``jax.distributed.initialize()`` on every machine, several machines
-    (each process then sees all devices of the job and the batch is split
-    over them). Subject ``i`` gets the key ``jax.random.fold_in(key, i)``, so
-    the results do not depend on the batching or the number of devices.
+    Each subject gets exactly the fit :func:`fit` would give it with the key
+    ``jax.random.fold_in(key, i)`` (``i`` = the subject's index in
+    ``dataset.subjects``): the same searches, rounds and agreement, so results
+    do not depend on the batch size or the number of devices. Subjects are
+    padded to the same number of lists (padding lists have weight 0), fitted
+    ``batch_size`` at a time with ``vmap``, and each batch is sharded over all
+    JAX devices (``jax.devices()``) along the subject axis: every CPU device
+    of ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, several GPUs, or,
+    after ``jax.distributed.initialize()`` in every process, every device of
+    the job. A second round of searches runs only for the subjects whose
+    searches did not agree.
 
     Returns:
         A pandas ``DataFrame`` (one row per subject: ``subject``, the 11
-        parameters, ``log_likelihood``, ``n_lists``, ``evaluations``,
-        ``converged``) if pandas is installed, else a list of dicts.
+        parameters, ``log_likelihood``, ``agreement``, ``searches``,
+        ``spread``, ``converged``, ``at_bound``, ``n_lists``, ``evaluations``)
+        if pandas is installed, else a list of dicts.
     """
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}.")
+    _check_choices(method, "likelihood", searches, max_rounds)
+    settings = _default_settings(method, "likelihood", settings)
     subjects = dataset.subjects
     if len(subjects) == 0:
         raise ValueError("the dataset has no lists.")
-    L = dataset.list_length
+    L = _check_list_length(dataset.list_length)
     free, fixed_full, free_index = _free_and_fixed(fixed)
     cleaned = [clean_recalls(dataset.recalls[dataset.subject == s], L) for s in subjects]
-    n_max = max(c.shape[0] for c in cleaned)
-    width = max(c.shape[1] for c in cleaned)
-    recalls = np.zeros((len(subjects), n_max, width), np.int32)
-    weights = np.zeros((len(subjects), n_max), np.float32)
+    for s, c in zip(subjects, cleaned):
+        _check_identifiable(c, f"subject {s}")
+    n_rows = _bucket(max(c.shape[0] for c in cleaned))
+    recalls = np.zeros((len(subjects), n_rows, L), np.int32)
+    weights = np.zeros((len(subjects), n_rows), np.float32)
     for i, c in enumerate(cleaned):
-        recalls[i, : c.shape[0], : c.shape[1]] = c
-        weights[i, : c.shape[0]] = 1
+        recalls[i], weights[i] = _padded(c, L, n_rows)
+    box = make_box(_LOWER[free_index], _UPPER[free_index])
 
     devices = np.array(jax.devices())
     n_devices = len(devices)
     if batch_size is None:
         batch_size = n_devices * max(1, 8 // n_devices)
     batch_size = int(math.ceil(batch_size / n_devices) * n_devices)
-    mesh = Mesh(devices, ("subjects",))
-    sharded = NamedSharding(mesh, P("subjects"))
+    sharded = NamedSharding(Mesh(devices, ("subjects",)), P("subjects"))
+    fit_batch = _batched_searches(L, method, settings, sharded)
+    subject_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(subjects)))
 
-    def fit_one(subject_key, subject_recalls, subject_weights):
-        problem = _Problem(subject_recalls, subject_weights, jnp.asarray(free_index), jnp.asarray(fixed_full),
-                           jnp.asarray(_LOWER[free_index]), jnp.asarray(_UPPER[free_index]))
-        return _fit_problem(subject_key, problem, L, method, de, gradient)
-
-    fit_batch = jax.jit(jax.vmap(fit_one), in_shardings=(sharded, sharded, sharded), out_shardings=sharded)
-    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(subjects)))
-    rows = []
+    values = [[] for _ in subjects]
+    scores = [[] for _ in subjects]
+    evaluations = np.zeros(len(subjects), np.int64)
+    pending = np.arange(len(subjects))
     bar = _progress(len(subjects), progress)
-    for first in range(0, len(subjects), batch_size):
-        index = np.arange(first, first + batch_size) % len(subjects)  # pad the last batch by wrapping
-        out = jax.device_get(fit_batch(keys[index], recalls[index], weights[index]))
-        n_real = min(batch_size, len(subjects) - first)
-        for j in range(n_real):
-            i = first + j
-            parameters = _result_parameters(out[0][j], free_index, fixed_full)
-            rows.append({"subject": subjects[i].item(), **parameters, "log_likelihood": float(out[1][j]),
-                         "n_lists": int(weights[i].sum()), "evaluations": int(out[2][j]),
-                         "converged": bool(out[3][j])})
-        bar.update(n_real)
+    for round_index in range(max_rounds):
+        if round_index:
+            bar.set_description(f"fitting subjects (round {round_index + 1}: {len(pending)} to settle)")
+            bar.reset(total=len(pending))
+        for first in range(0, len(pending), batch_size):
+            chunk = pending[first: first + batch_size]
+            index = np.resize(chunk, batch_size)  # pad the last batch by repeating subjects
+            keys = jax.vmap(lambda k: _search_keys(k, round_index * searches, searches))(subject_keys[index])
+            out = jax.device_get(fit_batch(keys, jnp.asarray(recalls[index]), jnp.asarray(weights[index]),
+                                           jnp.asarray(free_index), jnp.asarray(fixed_full), box))
+            for j, i in enumerate(chunk):
+                values[i].append(np.asarray(out[0][j], np.float64))
+                scores[i].append(np.asarray(out[1][j], np.float64))
+                evaluations[i] += int(np.sum(out[2][j]))
+            bar.update(len(chunk))
+        agreed = [np.sum(np.concatenate(scores[i]) >= np.concatenate(scores[i]).max() - tolerance) >= 2
+                  for i in pending]
+        pending = pending[~np.asarray(agreed, bool)]
+        if len(pending) == 0:
+            break
     bar.close()
+
+    rows = []
+    for i, subject in enumerate(subjects):
+        v, s = np.concatenate(values[i]), np.concatenate(scores[i])
+        best = int(np.argmax(s))
+        parameters = _result_parameters(v[best], free_index, fixed_full)
+        agreement = int(np.sum(s >= s[best] - tolerance))
+        rows.append({"subject": subject.item(), **parameters, "log_likelihood": float(s[best]),
+                     "agreement": agreement, "searches": len(s), "spread": float(s.max() - s.min()),
+                     "converged": agreement >= 2, "at_bound": ", ".join(_at_bound(v[best], free, box)),
+                     "n_lists": int(weights[i].sum()), "evaluations": int(evaluations[i])})
+    unsettled = [r["subject"] for r in rows if not r["converged"]]
+    if unsettled:
+        warnings.warn(f"the searches did not agree for {len(unsettled)} subject(s): {unsettled[:10]}; sort the "
+                      "table by 'agreement' and refit those with more searches (searches=8 or max_rounds=5).",
+                      FitWarning, stacklevel=2)
     try:
         import pandas as pd
     except ImportError:
         return rows
     return pd.DataFrame(rows)
+
+
+_BATCHED: dict = {}
+
+
+def _batched_searches(list_length: int, method: str, settings, sharding):
+    """The compiled ``vmap`` of :func:`_likelihood_searches` over subjects, built once per configuration."""
+    cache_key = (list_length, method, settings, sharding)
+    if cache_key not in _BATCHED:
+        def one(keys, recalls, weights, free_index, fixed_full, box):
+            problem = _Problem(recalls, weights, free_index, fixed_full, box)
+            return _likelihood_searches(keys, problem, list_length, method, settings)
+
+        batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None))
+        _BATCHED[cache_key] = jax.jit(batched, in_shardings=(sharding, sharding, sharding, None, None, None),
+                                      out_shardings=sharding)
+    return _BATCHED[cache_key]
 
 
 def _progress(total: int, enabled: bool):
@@ -497,16 +568,31 @@ def _progress(total: int, enabled: bool):
 # ----------------------------------------------------------------------------- saving
 
 
+def _jsonable(value):
+    """NumPy and JAX scalars and arrays become Python numbers and lists."""
+    if isinstance(value, (np.generic, np.ndarray, jax.Array)):
+        return np.asarray(value).tolist()
+    raise TypeError(f"cannot save a value of type {type(value).__name__} in a fit file: {value!r}")
+
+
 def save_fit(result: FitResult | Mapping, path) -> Path:
-    """Write a fit (or any dict of parameters) as JSON, atomically (no half-written file)."""
-    payload = result.to_dict() if isinstance(result, FitResult) else dict(result)
+    """Write a fit (or any dict of parameters) as JSON, atomically (no half-written file).
+
+    NumPy and JAX numbers are written as plain numbers.
+    """
+    if isinstance(result, FitResult):
+        payload = result.to_dict()
+    elif isinstance(result, Mapping):
+        payload = dict(result)
+    else:
+        raise TypeError(f"save_fit takes a FitResult or a dict, got {type(result).__name__}.")
+    text = json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w") as out:
-            json.dump(payload, out, indent=2, sort_keys=True)
-            out.write("\n")
+            out.write(text)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -515,11 +601,35 @@ def save_fit(result: FitResult | Mapping, path) -> Path:
 
 
 def load_fit(path) -> FitResult:
-    """Read a fit written by :func:`save_fit`; its parameters are validated."""
-    payload = json.loads(Path(path).read_text())
+    """Read a fit written by :func:`save_fit`; its parameters are validated.
+
+    A dict of parameters saved with :func:`save_fit` loads too (as a result
+    with only ``parameters`` filled in).
+
+    Raises:
+        ValueError: the file is not JSON, or not a saved fit, or holds invalid parameters.
+    """
+    try:
+        payload = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not a saved fit: it is not valid JSON ({error}).") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a saved fit: it is not a text file.") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path} is not a saved fit: it holds a {type(payload).__name__}, not an object.")
     if "parameters" not in payload:
-        raise ValueError(f"{path} is not a saved fit: it has no 'parameters' entry.")
-    as_parameters(payload["parameters"])  # all 11 names, in bounds
-    payload["free"] = tuple(payload.get("free", ()))
+        if set(payload) <= set(PARAMETER_NAMES) and payload:
+            payload = {"parameters": {**DEFAULT_PARAMETERS, **payload}}
+        else:
+            raise ValueError(f"{path} is not a saved fit: it has no 'parameters' entry.")
+    try:
+        as_parameters(payload["parameters"])  # all 11 names, in bounds
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    defaults = {"log_likelihood": float("nan"), "objective": "likelihood", "loss": float("nan"), "method": "",
+                "evaluations": 0, "converged": False, "seconds": 0.0, "n_lists": 0}
+    payload = {**defaults, **payload}
+    for key in ("free", "search_values", "at_bound"):
+        payload[key] = tuple(payload.get(key, ()))
     known = set(FitResult.__dataclass_fields__)
     return FitResult(**{k: v for k, v in payload.items() if k in known})

@@ -150,7 +150,11 @@ def check_value(name: str, value) -> None:
     """
     if isinstance(value, jax.core.Tracer):
         return
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"parameter {name!r} must be a number, got {value!r} ({type(value).__name__}).")
     array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"parameter {name!r} must be a real number, got {value!r} (dtype {array.dtype}).")
     if array.shape != ():
         raise ValueError(
             f"parameter {name!r} must be a scalar, got an array of shape "

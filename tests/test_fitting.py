@@ -12,46 +12,56 @@ import pytest
 
 import cmrlab
 from cmrlab.datasets import load_healey_kahana2014
-from cmrlab.fitting import (
-    DESettings,
-    GradientSettings,
-    _differential_evolution,
-    _Problem,
-    _safe,
-    fit,
-    fit_subjects,
-    load_fit,
-    save_fit,
-)
+from cmrlab.fitting import FitWarning, fit, fit_subjects, load_fit, save_fit
+from cmrlab.search import DESettings, MultistartSettings
 
 ROOT = Path(__file__).resolve().parents[1]
+# small searches may disagree: the tests that are about that catch the warning themselves
+pytestmark = pytest.mark.filterwarnings("ignore::cmrlab.fitting.FitWarning")
+# one small configuration for most tests, so that they share compiled code
+SMALL = MultistartSettings(samples=256, starts=8, steps=60, polish_starts=1, polish_steps=20)
 SMALL_DE = DESettings(population=24, generations=40)
+PUBLISHED_63 = -694.93  # jaxcmr's published fit of HK2014 subject 63, scored under this likelihood
+BEST_64 = -480.56  # the best optimum any search found for subject 64 (issue 13; reproduced by benchmarks/)
 
 
-def test_subject_63_reaches_the_published_fit():
-    data = load_healey_kahana2014(no_task_only=True).for_subject(63)
+@pytest.fixture(scope="module")
+def hk2014():
+    return load_healey_kahana2014(no_task_only=True)
+
+
+def test_default_fit_of_subject_63_beats_the_published_fit(hk2014):
+    data = hk2014.for_subject(63)
     result = fit(data.recalls, 16, key=jax.random.PRNGKey(0))
-    # jaxcmr's published fit for this subject scores -694.93 under the spec
-    assert result.log_likelihood >= -694.93
-    assert result.n_lists == 28 and result.converged
+    assert result.log_likelihood >= PUBLISHED_63
+    assert result.n_lists == 28 and result.converged and result.agreement >= 2
+    assert len(result.search_values) == result.searches >= 4
+    assert result.spread == pytest.approx(result.search_values[0] - result.search_values[-1])
     expected = float(cmrlab.log_likelihood(result.parameters, data.recalls, 16))
     assert result.log_likelihood == pytest.approx(expected, rel=1e-5)
+
+
+def test_default_fit_of_subject_64_finds_the_narrow_best_optimum_from_several_keys(hk2014):
+    data = hk2014.for_subject(64)
+    values = [fit(data.recalls, 16, key=jax.random.PRNGKey(k)).log_likelihood for k in (11, 12)]
+    assert min(values) >= BEST_64 - 0.5, values
 
 
 def test_parameter_recovery_from_simulated_lists():
     true = dict(cmrlab.DEFAULT_PARAMETERS)
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(11), true, 16, 100))
-    result = fit(recalls, 16, key=jax.random.PRNGKey(1))
+    result = fit(recalls, 16, key=jax.random.PRNGKey(1), settings=SMALL)
     true_loglik = float(cmrlab.log_likelihood(true, recalls, 16))
     assert result.log_likelihood >= true_loglik - 1.0
 
 
 def test_fit_is_reproducible_in_bounds_and_respects_fixed_values():
-    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 10, 60))
+    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 16, 60))
     fixed = {"primacy_decay": 1.6, "learning_rate": 0.15}
-    a = fit(recalls, 10, key=jax.random.PRNGKey(5), fixed=fixed, de=SMALL_DE)
-    b = fit(recalls, 10, key=jax.random.PRNGKey(5), fixed=fixed, de=SMALL_DE)
+    a = fit(recalls, 16, key=jax.random.PRNGKey(5), fixed=fixed, settings=SMALL)
+    b = fit(recalls, 16, key=jax.random.PRNGKey(5), fixed=fixed, settings=SMALL)
     assert a.parameters == b.parameters and a.log_likelihood == b.log_likelihood
+    assert a.search_values == b.search_values
     assert a.free == tuple(n for n in cmrlab.PARAMETER_NAMES if n not in fixed)
     for p in cmrlab.PARAMETERS:
         value = a.parameters[p.name]
@@ -59,119 +69,196 @@ def test_fit_is_reproducible_in_bounds_and_respects_fixed_values():
     assert a.parameters["primacy_decay"] == pytest.approx(1.6) and a.parameters["learning_rate"] == pytest.approx(0.15)
 
 
-@pytest.mark.parametrize("method", ["gradient", "de+gradient"])
-def test_other_methods_improve_on_the_start(method):
-    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(3), cmrlab.DEFAULT_PARAMETERS, 10, 60))
-    result = fit(recalls, 10, key=jax.random.PRNGKey(0), method=method, de=SMALL_DE,
-                 gradient=GradientSettings(starts=8, steps=300))
-    example = cmrlab.PRESETS["jaxcmr documentation example"]
-    assert result.log_likelihood > float(cmrlab.log_likelihood(example, recalls, 10))
-    assert all(p.lower <= result.parameters[p.name] <= p.upper for p in cmrlab.PARAMETERS)
+def test_searches_that_disagree_are_reported_and_warned_about():
+    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(3), cmrlab.DEFAULT_PARAMETERS, 16, 60))
+    one_generation = DESettings(population=8, generations=1)
+    with pytest.warns(FitWarning, match="did not agree.*more searches"):
+        result = fit(recalls, 16, key=jax.random.PRNGKey(0), method="de", settings=one_generation, searches=4,
+                     max_rounds=1)
+    assert not result.converged and result.agreement < 2 and result.searches == 4
+    assert result.spread > 0.5
+    assert result.search_values == tuple(sorted(result.search_values, reverse=True))
+    assert result.log_likelihood == pytest.approx(result.search_values[0], rel=1e-5)
 
 
-def test_differential_evolution_steps_around_non_finite_regions():
-    problem = _Problem(recalls=jnp.zeros((1, 1), jnp.int32), weights=jnp.ones(1), free_index=jnp.arange(2),
-                       fixed_full=jnp.zeros(11), lower=jnp.zeros(2), upper=jnp.ones(2))
+def test_a_second_round_runs_when_the_first_disagrees():
+    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(3), cmrlab.DEFAULT_PARAMETERS, 16, 60))
+    one_generation = DESettings(population=8, generations=1)
+    with pytest.warns(FitWarning):
+        result = fit(recalls, 16, key=jax.random.PRNGKey(0), method="de", settings=one_generation, searches=2,
+                     max_rounds=3)
+    assert result.searches == 6  # three rounds of two: they never agreed
 
-    def score(x):  # best at (0.3, 0.6); NaN or -inf on part of the box
-        value = -jnp.sum((x - jnp.array([[0.3, 0.6]])) ** 2, axis=1)
-        value = jnp.where(x[:, 0] > 0.8, jnp.nan, value)
-        return _safe(jnp.where(x[:, 1] < 0.1, -jnp.inf, value))
 
-    population, fitness, _, _ = _differential_evolution(jax.random.PRNGKey(0), problem, 1, SMALL_DE, score)
-    best = population[jnp.argmax(fitness)]
-    np.testing.assert_allclose(best, [0.3, 0.6], atol=0.02)
-    assert bool(jnp.isfinite(jnp.max(fitness)))
-    assert float(_safe(jnp.array([jnp.nan]))[0]) == -np.inf
+def test_at_bound_names_parameters_on_a_bound():
+    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 16, 60))
+    result = fit(recalls, 16, key=jax.random.PRNGKey(5), settings=SMALL)
+    for name in result.at_bound:
+        p = cmrlab.PARAMETERS[cmrlab.PARAMETER_NAMES.index(name)]
+        value = result.parameters[name]
+        assert value <= p.lower + 1e-3 * (p.upper - p.lower) or value >= p.upper * 0.99 or value < 1e-4, name
+    from cmrlab.fitting import _at_bound
+    from cmrlab.search import make_box
+    box = make_box([1e-7, 1e-7, 0.0], [1.0, 100.0, 1.0])
+    assert _at_bound(np.array([0.5, 100.0, 0.0]), ("a", "b", "c"), box) == ("b", "c")
+    assert _at_bound(np.array([0.5, 50.0, 0.5]), ("a", "b", "c"), box) == ()
 
 
 def test_intrusions_and_repeats_are_cleaned_and_counted():
     recalls = np.array([[3, -1, 2, 3, 0], [1, 1, -1, 0, 0], [2, 1, 3, 0, 0]])
-    result = fit(recalls, 3, key=jax.random.PRNGKey(0), de=SMALL_DE)
+    result = fit(recalls, 3, key=jax.random.PRNGKey(0), settings=SMALL, searches=2, max_rounds=1)
     assert (result.n_intrusions, result.n_repeats) == (2, 2)
     clean = np.array([[3, 2, 0], [1, 0, 0], [2, 1, 3]])
     assert result.log_likelihood == pytest.approx(float(cmrlab.log_likelihood(result.parameters, clean, 3)), rel=1e-5)
 
 
 def test_bad_input():
+    key = jax.random.PRNGKey(0)
     with pytest.raises(ValueError, match="0 rows"):
-        fit(np.zeros((0, 5), int), 5, key=jax.random.PRNGKey(0))
+        fit(np.zeros((0, 5), int), 5, key=key)
     with pytest.raises(ValueError, match="2-D"):
-        fit(np.zeros(5, int), 5, key=jax.random.PRNGKey(0))
+        fit(np.zeros(5, int), 5, key=key)
     with pytest.raises(ValueError, match="unknown CMR parameter"):
-        fit(np.ones((2, 1), int), 5, key=jax.random.PRNGKey(0), fixed={"beta": 0.1})
+        fit(np.ones((2, 1), int), 5, key=key, fixed={"beta": 0.1})
     with pytest.raises(ValueError, match="outside"):
-        fit(np.ones((2, 1), int), 5, key=jax.random.PRNGKey(0), fixed={"learning_rate": 2.0})
+        fit(np.ones((2, 1), int), 5, key=key, fixed={"learning_rate": 2.0})
+    with pytest.raises(ValueError, match="must be a number"):
+        fit(np.ones((2, 1), int), 5, key=key, fixed={"learning_rate": "0.2"})
     with pytest.raises(ValueError, match="method"):
-        fit(np.ones((2, 1), int), 5, key=jax.random.PRNGKey(0), method="nelder-mead")
+        fit(np.ones((2, 1), int), 5, key=key, method="nelder-mead")
+    with pytest.raises(ValueError, match="summary.*de"):
+        fit(np.ones((2, 1), int), 5, key=key, objective="summary", method="multistart")
     with pytest.raises(ValueError, match="nothing to fit"):
-        fit(np.ones((2, 1), int), 5, key=jax.random.PRNGKey(0), fixed=cmrlab.DEFAULT_PARAMETERS)
+        fit(np.ones((2, 1), int), 5, key=key, fixed=cmrlab.DEFAULT_PARAMETERS)
+    with pytest.raises(ValueError, match="searches must be a positive int"):
+        fit(np.ones((2, 1), int), 5, key=key, searches=0)
+    with pytest.raises(ValueError, match="MultistartSettings"):
+        fit(np.ones((2, 1), int), 5, key=key, settings=SMALL_DE)
+
+
+def test_degenerate_data_is_refused_or_warned_about():
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match="nothing to fit.*no list has a valid recall"):
+        fit(np.zeros((10, 5), int), 5, key=key)
+    with pytest.raises(ValueError, match="nothing to fit"):
+        fit(np.full((10, 3), -1), 5, key=key)  # only intrusions
+    with pytest.raises(ValueError, match="nothing to fit"):
+        fit(np.array([[-1, 0], [-1, -1]]), 5, key=key)
+    single = np.zeros((10, 5), int)
+    single[:, 0] = np.arange(10) % 5 + 1
+    with pytest.warns(FitWarning, match="two valid recalls"):
+        fit(single, 5, key=key, settings=SMALL, searches=2, max_rounds=1)
 
 
 def test_summary_statistic_fit_moves_toward_the_data():
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(4), cmrlab.DEFAULT_PARAMETERS, 12, 300))
     result = fit(recalls, 12, key=jax.random.PRNGKey(0), objective="summary", n_simulated=500,
-                 de=DESettings(population=32, generations=60))
+                 settings=DESettings(population=32, generations=60), searches=2, max_rounds=1)
     from cmrlab.fitting import summary_loss
     observed = cmrlab.summarize(recalls, 12)
     start = cmrlab.summarize(cmrlab.simulate(jax.random.PRNGKey(9), cmrlab.PRESETS["jaxcmr documentation example"],
                                              12, 500), 12)
-    assert result.objective == "summary" and np.isfinite(result.loss) and np.isfinite(result.log_likelihood)
+    assert result.objective == "summary" and result.method == "de"
+    assert np.isfinite(result.loss) and np.isfinite(result.log_likelihood)
     assert result.loss < float(summary_loss(start, observed))
+    assert result.search_values[0] == pytest.approx(result.loss)  # summary searches report their loss, best first
+    assert result.searches == 2 and 1 <= result.agreement <= 2
 
 
 def test_save_and_load_round_trip_and_preset(tmp_path):
-    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 8, 40))
-    result = fit(recalls, 8, key=jax.random.PRNGKey(0), de=SMALL_DE)
+    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 16, 60))
+    result = fit(recalls, 16, key=jax.random.PRNGKey(5), settings=SMALL)
     path = save_fit(result, tmp_path / "fits" / "subject.json")
     assert sorted(p.name for p in path.parent.iterdir()) == ["subject.json"], "no temporary files left"
     again = load_fit(path)
     assert again.parameters == result.parameters and again.log_likelihood == result.log_likelihood
+    assert (again.agreement, again.searches, again.search_values, again.at_bound) == (
+        result.agreement, result.searches, result.search_values, result.at_bound)
     from cmrlab.widgets import Explorer
     panel = Explorer(n_lists=100, list_length=8)
     panel.add_preset("my fit", again.parameters)
     panel.preset.value = "my fit"
-    for p in cmrlab.PARAMETERS:
-        low, high, _ = p.slider
-        assert panel.parameters[p.name] == pytest.approx(np.clip(again.parameters[p.name], max(low, p.lower), high),
-                                                         abs=1e-6)
+    assert panel.parameters == pytest.approx(again.parameters, abs=1e-6), "a preset shows the fit's true values"
+
+
+def test_save_fit_takes_numpy_and_jax_numbers_and_load_fit_says_what_is_wrong(tmp_path):
+    values = {n: np.float32(v) for n, v in cmrlab.DEFAULT_PARAMETERS.items()}
+    values["choice_sensitivity"] = jnp.float32(7.5)
+    path = save_fit({"parameters": values, "note": np.int64(3)}, tmp_path / "dict.json")
+    loaded = load_fit(path)
+    assert loaded.parameters["choice_sensitivity"] == 7.5
+    assert loaded.parameters["encoding_drift_rate"] == pytest.approx(0.46)
+    plain = save_fit(dict(cmrlab.DEFAULT_PARAMETERS), tmp_path / "plain.json")
+    assert load_fit(plain).parameters == pytest.approx(cmrlab.DEFAULT_PARAMETERS)
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text('{"parameters": {"encoding_drift_rate": 0.5,')
+    with pytest.raises(ValueError, match="corrupt.json is not a saved fit: it is not valid JSON"):
+        load_fit(corrupt)
+    other = tmp_path / "other.json"
+    other.write_text("[1, 2, 3]")
+    with pytest.raises(ValueError, match="not a saved fit"):
+        load_fit(other)
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"parameters": {"encoding_drift_rate": 3.0}}))
-    with pytest.raises(ValueError):
+    bad.write_text(json.dumps({"parameters": {**cmrlab.DEFAULT_PARAMETERS, "encoding_drift_rate": 3.0}}))
+    with pytest.raises(ValueError, match="bad.json.*encoding_drift_rate"):
         load_fit(bad)
+    with pytest.raises(TypeError, match="FitResult or a dict"):
+        save_fit([1, 2], tmp_path / "list.json")
 
 
-def test_fit_subjects_table_and_progress():
-    data = load_healey_kahana2014(no_task_only=True)
-    two = data.select(np.isin(data.subject, data.subjects[:3]))
-    table = fit_subjects(two, key=jax.random.PRNGKey(0), de=SMALL_DE, batch_size=2, progress=False)
-    assert list(table.subject) == list(data.subjects[:3])
+def test_fit_subjects_gives_each_subject_its_own_fit(hk2014):
+    three = hk2014.select(np.isin(hk2014.subject, hk2014.subjects[:3]))
+    table = fit_subjects(three, key=jax.random.PRNGKey(0), settings=SMALL, batch_size=2, progress=False)
+    assert list(table.subject) == list(hk2014.subjects[:3])
     assert set(cmrlab.PARAMETER_NAMES) <= set(table.columns)
+    assert {"agreement", "searches", "spread", "converged", "at_bound"} <= set(table.columns)
     assert (table.n_lists == 28).all() and np.isfinite(table.log_likelihood).all()
-    single = fit(two.for_subject(data.subjects[1]).recalls, 16, key=jax.random.fold_in(jax.random.PRNGKey(0), 1),
-                 de=SMALL_DE)
-    assert table.log_likelihood[1] == pytest.approx(single.log_likelihood, abs=0.05)
+    single = fit(three.for_subject(hk2014.subjects[1]).recalls, 16,
+                 key=jax.random.fold_in(jax.random.PRNGKey(0), 1), settings=SMALL)
+    assert table.log_likelihood[1] == pytest.approx(single.log_likelihood, abs=0.01)
+    assert table.agreement[1] == single.agreement and table.searches[1] == single.searches
 
 
-def test_fit_subjects_on_four_cpu_devices_matches_one():
+def test_fit_subjects_on_four_cpu_devices_and_other_batch_sizes_matches_one():
     script = textwrap.dedent("""
         import json, sys, jax, numpy as np
         from cmrlab.datasets import load_healey_kahana2014
-        from cmrlab.fitting import DESettings, fit_subjects
+        from cmrlab.fitting import fit_subjects
+        from cmrlab.search import MultistartSettings
         data = load_healey_kahana2014(no_task_only=True)
         data = data.select(np.isin(data.subject, data.subjects[:5]))
-        table = fit_subjects(data, key=jax.random.PRNGKey(0), de=DESettings(population=16, generations=25),
-                             batch_size=4, progress=False)
+        settings = MultistartSettings(samples=128, starts=4, steps=30, polish_starts=1, polish_steps=10)
+        table = fit_subjects(data, key=jax.random.PRNGKey(0), settings=settings, searches=2, max_rounds=1,
+                             batch_size=int(sys.argv[1]), progress=False)
         print(json.dumps({"devices": len(jax.devices()), "loglik": table.log_likelihood.tolist(),
-                          "drift": table.encoding_drift_rate.tolist()}))
+                          "drift": table.encoding_drift_rate.tolist(), "agreement": table.agreement.tolist()}))
     """)
     results = []
-    for count in (1, 4):
-        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={count}", "JAX_PLATFORMS": "cpu"}
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT,
-                             timeout=600)
+    for count, batch in ((1, 4), (4, 4), (1, 1)):
+        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={count} --xla_cpu_max_isa=AVX",
+               "JAX_PLATFORMS": "cpu"}
+        out = subprocess.run([sys.executable, "-W", "ignore::UserWarning", "-c", script, str(batch)], env=env,
+                             capture_output=True, text=True, cwd=ROOT, timeout=900)
         assert out.returncode == 0, out.stderr[-3000:]
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert [r["devices"] for r in results] == [1, 4]
-    np.testing.assert_allclose(results[0]["loglik"], results[1]["loglik"], rtol=1e-4)
-    np.testing.assert_allclose(results[0]["drift"], results[1]["drift"], rtol=1e-3)
+    assert [r["devices"] for r in results] == [1, 4, 1]
+    for other in results[1:]:
+        np.testing.assert_allclose(results[0]["loglik"], other["loglik"], rtol=1e-4)
+        np.testing.assert_allclose(results[0]["drift"], other["drift"], rtol=1e-3, atol=1e-4)
+        assert results[0]["agreement"] == other["agreement"]
+
+
+def _mappings() -> int:
+    with open("/proc/self/maps") as handle:
+        return sum(1 for _ in handle)
+
+
+def test_many_fits_in_one_process_keep_memory_flat():
+    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 16, 60))
+    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2)
+    for k in range(3):  # compile and settle
+        fit(recalls, 16, key=jax.random.PRNGKey(k), settings=tiny, searches=2, max_rounds=1)
+    before = _mappings()
+    for k in range(40):
+        fit(recalls, 16, key=jax.random.PRNGKey(100 + k), settings=tiny, searches=2, max_rounds=1)
+    assert _mappings() - before < 20, "each fit should reuse the compiled code, not add to it"
