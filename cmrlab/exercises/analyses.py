@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cmrlab.analysis import lag_crp, pfr, spc
+from cmrlab.analysis import summarize
 from cmrlab.exercises.harness import (
     DEFAULT_TIME_LIMIT,
     Case,
@@ -83,9 +83,10 @@ def _cases(reference, seed: int, n_random: int) -> list[Case]:
     return cases
 
 
-def _reference(analysis):
+def _reference(field: str):
+    """cmrlab's ``field`` of :func:`cmrlab.summarize` (one compiled call serves all three checks)."""
     def reference(recalls, list_length):
-        return np.asarray(analysis(recalls, list_length), np.float64)
+        return np.asarray(getattr(summarize(recalls, list_length), field), np.float64)
     return reference
 
 
@@ -94,7 +95,7 @@ def _show(case: Case) -> dict[str, str]:
     return {"recalls": format_value(recalls), "list_length": str(list_length)}
 
 
-def _check(name, fn, analysis, width, mistakes, general_hint, shape_hint, labels, seed, n_random, time_limit):
+def _check(name, fn, field, width, mistakes, general_hint, shape_hint, labels, seed, n_random, time_limit):
     def convert(value, case: Case) -> np.ndarray:
         L = case.args[1]
         try:
@@ -108,7 +109,7 @@ def _check(name, fn, analysis, width, mistakes, general_hint, shape_hint, labels
         return format_value(np.asarray(value))
 
     return run_check(
-        name, fn, _cases(_reference(analysis), seed, n_random), ARGUMENTS,
+        name, fn, _cases(_reference(field), seed, n_random), ARGUMENTS,
         convert=convert, compare=lambda got, expected: close(got, expected, rtol=1e-5, atol=1e-6),
         mistakes=mistakes, general_hint=general_hint, time_limit=time_limit, show=_show, show_value=show_value,
         nan_hint=("0 / 0 gives NaN: it should only happen where nothing was possible. "
@@ -141,7 +142,7 @@ def check_spc(fn, *, seed: int = 0, n_random: int = 6, time_limit: float = DEFAU
         seed, n_random: the random cases after the edge cases.
         time_limit: seconds for all calls of ``fn`` together.
     """
-    return _check("check_spc", fn, spc, lambda L: L, SPC_MISTAKES, _spc_hint,
+    return _check("check_spc", fn, "spc", lambda L: L, SPC_MISTAKES, _spc_hint,
                   lambda L: f"The serial-position curve has one entry per serial position: shape ({L},).",
                   _position_label, seed, n_random, time_limit)
 
@@ -236,7 +237,7 @@ def check_pfr(fn, *, seed: int = 0, n_random: int = 6, time_limit: float = DEFAU
         seed, n_random: the random cases after the edge cases.
         time_limit: seconds for all calls of ``fn`` together.
     """
-    return _check("check_pfr", fn, pfr, lambda L: L, PFR_MISTAKES, _pfr_hint,
+    return _check("check_pfr", fn, "pfr", lambda L: L, PFR_MISTAKES, _pfr_hint,
                   lambda L: f"The PFR has one entry per serial position: shape ({L},).",
                   _position_label, seed, n_random, time_limit)
 
@@ -315,7 +316,7 @@ def check_lag_crp(fn, *, seed: int = 0, n_random: int = 6, time_limit: float = D
         seed, n_random: the random cases after the edge cases.
         time_limit: seconds for all calls of ``fn`` together.
     """
-    return _check("check_lag_crp", fn, lag_crp, lambda L: 2 * L - 1, LAG_CRP_MISTAKES, _lag_crp_hint,
+    return _check("check_lag_crp", fn, "lag_crp", lambda L: 2 * L - 1, LAG_CRP_MISTAKES, _lag_crp_hint,
                   lambda L: (f"The lag-CRP has one entry per lag -(L-1)..L-1: shape ({2 * L - 1},) for "
                              f"L = {L}, with lag 0 at index L - 1."),
                   _lag_label, seed, n_random, time_limit)
