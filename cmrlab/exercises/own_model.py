@@ -18,8 +18,8 @@ context is ``update_context(context, mfc[i - 1], recall_drift_rate)`` and
 ``i`` is no longer recallable.
 
 The pieces run one list at a time in Python (NumPy or jax.numpy), so this is
-slower than :func:`cmrlab.simulate` (about a second for 1,000 lists of 20
-items with NumPy pieces), but it gives the same outcomes: with pieces that
+slower than :func:`cmrlab.simulate` (a few seconds for 1,200 lists of 20
+items with NumPy pieces, against milliseconds), but it gives the same outcomes: with pieces that
 pass their checks, :func:`simulate_own` draws with the very uniform numbers
 :func:`cmrlab.simulate` uses for the same key, and the two recall matrices
 agree list for list (up to float32 rounding, which can flip a draw that
