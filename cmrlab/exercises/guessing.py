@@ -1,8 +1,8 @@
-"""Self-checking exercises for the teaching notebooks.
+"""Parameter-guessing exercises (notebook 03): find a value that produces an effect.
 
-Each ``check_*`` function takes a student's answer, simulates what it
-implies, and returns a message saying whether the answer works and, if not,
-a hint. They never reveal a value; any answer that meets the goal passes.
+Each ``check_*`` function takes a student's parameter value, simulates what
+it implies, and returns a message saying whether the answer works and, if
+not, a hint. They never reveal a value; any answer that meets the goal passes.
 """
 
 from __future__ import annotations
@@ -71,5 +71,3 @@ def check_recall_count(stop_probability_scale, target: float = 4.0) -> str:
     direction = "raise" if mean > target else "lower"
     return f"Not yet: {mean:.2f} recalls per list; {direction} the stop probability."
 
-
-__all__ = ["check_no_contiguity", "check_no_primacy", "check_recall_count"]
