@@ -118,11 +118,13 @@ def category_crp(recalls, categories, list_length: int) -> jax.Array:
 
 @partial(jax.jit, static_argnames="list_length")
 def _distance_rank(recalls, study_items, distances, list_length):
-    t = tr.transitions(tr.outputs(recalls, list_length), list_length)
-    previous = _item_values(study_items, t.prev)  # pool index of prev, (n, W - 1)
-    actual = distances[previous, _item_values(study_items, t.cur)]
-    row = distances[previous[..., None], study_items[:, None, :]]  # prev -> each studied item
-    available = tr.unpack_bits(t.available, list_length)
+    L = list_length
+    t = tr.transitions(tr.outputs(recalls, L), L)
+    # each list's (L, L) block of distances first (gathering rows of it is cheap)
+    block = distances[study_items[:, :, None], study_items[:, None, :]]
+    row = jnp.take_along_axis(block, jnp.clip(t.prev - 1, 0, L - 1)[..., None], axis=1)  # (n, W - 1, L)
+    actual = jnp.take_along_axis(row, jnp.clip(t.cur - 1, 0, L - 1)[..., None], axis=2)[..., 0]
+    available = tr.unpack_bits(t.available, L)
     closer = jnp.sum(available & (row < actual[..., None]), axis=-1)
     tied = jnp.sum(available & (row == actual[..., None]), axis=-1)  # includes the actual item
     return tr.mean_rank_score(t.counted, closer, tied, tr.count_bits(t.available))
@@ -144,6 +146,8 @@ def distance_rank(recalls, study_items, distances, list_length: int) -> jax.Arra
     al. (2009), ``1 - data.similarity``. The row is the previous item, so an
     asymmetric matrix is read ``D[prev, candidate]``. Distances compare in
     the precision JAX computes in (float32 unless ``jax_enable_x64``).
+    Converting a large NumPy matrix takes longer than the analysis itself:
+    to call this often, convert once (``D = jnp.asarray(1 - data.similarity)``).
 
     Args:
         recalls: int ``(n_lists, max_recalls)`` recall matrix.
@@ -195,8 +199,9 @@ def _train_lag_counts(recalls, sources, list_length):
     # possible: each available item counts where its own train relation to prev puts it
     same = trains[:, None, :] == previous[..., None]  # (n, W - 1, L)
     available = tr.unpack_bits(t.available, L) & t.counted[..., None]
-    from_to = tr.sum_by(jnp.concatenate([available & same, available & ~same], axis=-1), t.prev - 1, L)
-    possible_within, possible_across = tr.fold_lags(from_to[:, :L], L), tr.fold_lags(from_to[:, L:], L)
+    within_from_to = tr.sum_by(available & same, t.prev - 1, L)
+    across_from_to = tr.sum_by(available, t.prev - 1, L) - within_from_to  # exact: integer counts
+    possible_within, possible_across = tr.fold_lags(within_from_to, L), tr.fold_lags(across_from_to, L)
     return actual[: 2 * L - 1], possible_within, actual[2 * L - 1:], possible_across
 
 
