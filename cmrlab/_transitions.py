@@ -7,10 +7,10 @@ bit mask (bit ``i - 1`` for item ``i``), held as a tuple of ``uint32`` words
 (``ceil(L / 32)`` of them) of shape ``(n, W)`` each, so that "is item ``j``
 still available", "how many available items lie closer than the actual one"
 and "how many items are left" are a few integer operations per transition
-(``lax.population_count`` counts the bits). Where a count per item is needed,
-the bits are unpacked into ``(n, W, L)`` and summed over trials as a matrix
-product (XLA on the CPU multiplies matrices much faster than it reduces
-over leading axes; counts stay exact below 2**24).
+(``lax.population_count`` counts the bits). Counts per item, per lag or per
+output position are scatter-adds (``.at[].add``, ``segment_sum``), which XLA
+runs on the CPU faster than one-hot matrix products or reductions over the
+leading axis; counts stay exact below 2**24.
 """
 
 from __future__ import annotations
@@ -69,10 +69,6 @@ def bits_and(a: Bits, b: Bits) -> Bits:
     return tuple(x & y for x, y in zip(a, b))
 
 
-def bits_without(a: Bits, b: Bits) -> Bits:
-    return tuple(x & ~y for x, y in zip(a, b))
-
-
 def count_bits(a: Bits) -> jax.Array:
     """Number of items in each set (int32)."""
     return sum(lax.population_count(x).astype(jnp.int32) for x in a)
@@ -128,11 +124,6 @@ def recalled(o: Outputs) -> Bits:
     return tuple(w[:, -1] for w in o.seen)
 
 
-def before(o: Outputs) -> Bits:
-    """``(n, W)``: items validly recalled at outputs before ``t``."""
-    return tuple(jnp.concatenate([jnp.zeros_like(w[:, :1]), w[:, :-1]], axis=1) for w in o.seen)
-
-
 def recall_ranks(o: Outputs, list_length: int) -> jax.Array:
     """``(n, L)`` int32: the valid rank (0-based) at which each item was recalled; ``L`` if never."""
     n, width = o.recalls.shape
@@ -156,10 +147,9 @@ def transitions(o: Outputs, list_length: int) -> Transitions:
     return Transitions(o.valid[:, :-1] & o.valid[:, 1:], o.recalls[:, :-1], o.recalls[:, 1:], available)
 
 
-def one_hot_items(items: jax.Array, list_length: int, dtype=None) -> jax.Array:
-    """``(..., L)``: ``[..., j] = (items == j + 1)``."""
-    hot = items[..., None] == _along_last(jnp.arange(1, list_length + 1, dtype=items.dtype), items.ndim)
-    return hot if dtype is None else hot.astype(dtype)
+def one_hot_items(items: jax.Array, list_length: int) -> jax.Array:
+    """``(..., L)`` bool: ``[..., j] = (items == j + 1)``."""
+    return items[..., None] == _along_last(jnp.arange(1, list_length + 1, dtype=items.dtype), items.ndim)
 
 
 def float_type():
@@ -175,6 +165,8 @@ def count_over_trials(x: jax.Array) -> jax.Array:
 
 def sum_by(rows: jax.Array, groups: jax.Array, n_groups: int) -> jax.Array:
     """Sum the rows ``(..., K)`` by group ``(...)`` (ids ``0..n_groups-1``) -> ``(n_groups, K)``.
+
+    Rows that must not count should be zero (their ids are clipped into range).
 
     ``segment_sum`` (a scatter-add of whole rows): on the CPU faster than the
     equivalent one-hot matrix product. Counts stay exact below 2**24.
