@@ -71,8 +71,11 @@ def _pfr_counts(o: tr.Outputs, list_length: int):
     first = o.valid & (o.rank == 0)
     first_item = jnp.sum(jnp.where(first, o.recalls, 0), axis=1)  # (n,), 0 = no valid recall
     actual = tr.count_over_trials(tr.one_hot_items(first_item, list_length))
-    possible = jnp.sum(first_item > 0)
-    return actual, jnp.full(list_length, possible)
+    possible = jnp.full(list_length, jnp.sum(first_item > 0), actual.dtype)
+    # XLA turns a division by a broadcast scalar into a multiplication by its reciprocal,
+    # which can miss the correctly rounded quotient by one unit (0.1125 -> 0.112500004);
+    # the barrier keeps a true division, as pnr's row 0 has
+    return actual, jax.lax.optimization_barrier(possible)
 
 
 @partial(jax.jit, static_argnames="list_length")

@@ -66,6 +66,9 @@ def test_vmap_over_groups_of_trials_equals_separate_calls():
 def test_pfr_sums_to_one_and_lag_zero_is_nan():
     rows = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 16, 500))
     assert float(np.nansum(cmrlab.pfr(rows, 16))) == pytest.approx(1.0, abs=1e-6)
+    # the same divisions, bit for bit (XLA may not turn pfr's into multiplications by a reciprocal)
+    np.testing.assert_array_equal(cmrlab.pfr(rows, 16), cmrlab.pnr(rows, 16)[0])
+    np.testing.assert_array_equal(cmrlab.summarize(rows, 16).pfr, cmrlab.pfr(rows, 16))
     assert np.isnan(cmrlab.lag_crp(rows, 16)[15])
 
 
