@@ -1,6 +1,6 @@
 """The benchmark analyses of free recall, on integer recall matrices.
 
-Conventions of psifr (Morton 2020), as ``CMR_SPEC.md`` defines them: a
+Conventions of psifr (Morton 2020), as ``docs/analyses.md`` describes them: a
 *valid* recall is a serial position ``1..L`` at its first appearance in the
 row; intrusions (``-1``) and repeats are not valid, transitions into or out
 of them are skipped, and counts are pooled over the trials given.
