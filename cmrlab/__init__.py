@@ -10,6 +10,7 @@ from cmrlab.fitting import FitResult, FitWarning, fit, fit_subjects, load_fit, s
 from cmrlab.analysis import Summary, lag_crp, mean_recalls, pfr, pnr, spc, summarize, temporal_factor
 from cmrlab.likelihood import log_likelihood, log_likelihood_function
 from cmrlab.model import CMR, CMRState
+from cmrlab.organization import TrainLagCRP, category_crp, distance_rank, lag_crp_by_train
 from cmrlab.parameters import (
     DEFAULT_PARAMETERS,
     PARAMETER_NAMES,
@@ -18,6 +19,7 @@ from cmrlab.parameters import (
     CMRParameters,
     Parameter,
 )
+from cmrlab.recall_times import irt
 from cmrlab.recalls import check_recalls, clean_recalls
 from cmrlab.simulation import simulate
 
@@ -32,14 +34,19 @@ __all__ = [
     "PARAMETER_NAMES",
     "PRESETS",
     "Parameter",
+    "TrainLagCRP",
+    "category_crp",
     "check_recalls",
     "clean_recalls",
     "datasets",
+    "distance_rank",
     "exercises",
     "fit",
     "fit_subjects",
     "FitResult",
     "FitWarning",
+    "irt",
+    "lag_crp_by_train",
     "load_fit",
     "save_fit",
     "lag_crp",

@@ -1,6 +1,6 @@
 """The benchmark analyses of free recall, on integer recall matrices.
 
-Conventions of psifr (Morton 2020), as ``CMR_SPEC.md`` defines them: a
+Conventions of psifr (Morton 2020), as ``docs/analyses.md`` describes them: a
 *valid* recall is a serial position ``1..L`` at its first appearance in the
 row; intrusions (``-1``) and repeats are not valid, transitions into or out
 of them are skipped, and counts are pooled over the trials given.
@@ -20,74 +20,20 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from cmrlab.recalls import check_recalls
+from cmrlab import _transitions as tr
 
-
-class _Compacted(NamedTuple):
-    items: jax.Array      # (n, L) valid recalls in order, 0 after the last
-    positions: jax.Array  # (n, L) output position (0-based) of each valid recall
-    one_hot: jax.Array    # (n, L, L) bool, [n, k, i]: k-th valid recall is item i + 1
-    before: jax.Array     # (n, L, L) bool, [n, k, i]: item i + 1 validly recalled before the k-th
-
-
-def _valid_mask(recalls: jax.Array, list_length: int) -> jax.Array:
-    """``(n, W)`` bool: studied item at its first appearance in the row."""
-    studied = (recalls >= 1) & (recalls <= list_length)
-    width = recalls.shape[1]
-    same = recalls[:, :, None] == recalls[:, None, :]
-    earlier = jnp.tril(jnp.ones((width, width), bool), k=-1)[None]
-    repeat = jnp.any(same & earlier & studied[:, None, :], axis=2)
-    return studied & ~repeat
-
-
-def _compact(recalls: jax.Array, list_length: int) -> _Compacted:
-    recalls = jnp.asarray(recalls, jnp.int32)
-    L = list_length
-    valid = _valid_mask(recalls, L)
-    rank = jnp.cumsum(valid, axis=1) - 1
-    # slot[n, t, k]: output t holds the k-th valid recall (one-hot, no scatter)
-    slot = valid[:, :, None] & (rank[:, :, None] == jnp.arange(L)[None, None, :])
-    items = jnp.sum(jnp.where(slot, recalls[:, :, None], 0), axis=1)
-    outputs = jnp.arange(recalls.shape[1], dtype=jnp.int32)[None, :, None]
-    positions = jnp.sum(jnp.where(slot, outputs, 0), axis=1)
-    one_hot = items[:, :, None] == jnp.arange(1, L + 1)[None, None, :]
-    running, before = jnp.zeros_like(one_hot[:, 0]), []
-    for k in range(L):  # exclusive running OR along the short output axis
-        before.append(running)
-        running = running | one_hot[:, k]
-    return _Compacted(items, positions, one_hot, jnp.stack(before, axis=1))
-
-
-def _count_over_trials(x: jax.Array) -> jax.Array:
-    """Sum a bool ``(n, ...)`` over its first axis as a matrix product.
-
-    XLA on the CPU reduces over leading axes several times slower than it
-    multiplies matrices; counts stay exact (below 2**24).
-    """
-    dtype = jnp.result_type(float)
-    flat = x.reshape(x.shape[0], -1).astype(dtype)
-    return (jnp.ones((1, x.shape[0]), dtype) @ flat).reshape(x.shape[1:])
-
-
-def _ratio(actual, possible):
-    dtype = jnp.result_type(float)
-    actual, possible = actual.astype(dtype), possible.astype(dtype)
-    return jnp.where(possible > 0, actual / jnp.where(possible > 0, possible, 1), jnp.nan)
-
-
-def _checked(recalls, list_length: int):
-    if not isinstance(recalls, jax.core.Tracer):
-        recalls = check_recalls(recalls, list_length)
-    return recalls
+_checked = tr.checked
 
 
 @partial(jax.jit, static_argnames="list_length")
 def _spc(recalls, list_length):
-    return _spc_of(_compact(recalls, list_length), recalls.shape[0])
+    return _spc_of(tr.outputs(recalls, list_length), list_length)
 
 
-def _spc_of(c: _Compacted, n_trials: int):
-    return _ratio(jnp.sum(_count_over_trials(c.one_hot), axis=0), jnp.full(c.items.shape[1], n_trials))
+def _spc_of(o: tr.Outputs, list_length: int):
+    n_trials = o.recalls.shape[0]
+    recalled = tr.unpack_bits(tr.recalled(o), list_length)  # (n, L)
+    return tr.ratio(tr.count_over_trials(recalled), jnp.full(list_length, n_trials))
 
 
 def spc(recalls, list_length: int) -> jax.Array:
@@ -103,16 +49,38 @@ def spc(recalls, list_length: int) -> jax.Array:
     return _spc(_checked(recalls, list_length), list_length)
 
 
-def _pnr_counts(c: _Compacted):
-    has = c.items > 0  # (n, L): the trial made a k-th valid recall
-    actual = _count_over_trials(c.one_hot)
-    possible = _count_over_trials(has[:, :, None] & ~c.before)
+def _pnr_counts(o: tr.Outputs, list_length: int):
+    # from the rank at which each item was recalled: item i is the k-th valid recall when
+    # rank_i == k, and available at output k while k < rank_i + 1 (or k < K, the number
+    # of valid recalls, if i was never recalled); histograms by scatter-add, no (n, L, L) table
+    L = list_length
+    n = o.recalls.shape[0]
+    dtype = tr.float_type()
+    rank = tr.recall_ranks(o, L)
+    made = jnp.sum(o.valid, axis=1, dtype=jnp.int32)[:, None]  # K
+    recalled = rank < L
+    items = jnp.broadcast_to(jnp.arange(L)[None, :], (n, L))
+    actual = jnp.zeros((L + 1, L), dtype).at[jnp.where(recalled, rank, L), items].add(1)[:L]
+    until = jnp.where(recalled, rank + 1, made)  # available at valid ranks 0 .. until - 1
+    ends = jnp.zeros((L + 1, L), dtype).at[until, items].add(1)
+    possible = jnp.cumsum(ends[::-1], axis=0)[::-1][1:]  # possible[k] = #(until > k)
     return actual, possible
+
+
+def _pfr_counts(o: tr.Outputs, list_length: int):
+    first = o.valid & (o.rank == 0)
+    first_item = jnp.sum(jnp.where(first, o.recalls, 0), axis=1)  # (n,), 0 = no valid recall
+    actual = tr.count_over_trials(tr.one_hot_items(first_item, list_length))
+    possible = jnp.full(list_length, jnp.sum(first_item > 0), actual.dtype)
+    # XLA turns a division by a broadcast scalar into a multiplication by its reciprocal,
+    # which can miss the correctly rounded quotient by one unit (0.1125 -> 0.112500004);
+    # the barrier keeps a true division, as pnr's row 0 has
+    return actual, jax.lax.optimization_barrier(possible)
 
 
 @partial(jax.jit, static_argnames="list_length")
 def _pnr(recalls, list_length):
-    return _ratio(*_pnr_counts(_compact(recalls, list_length)))
+    return tr.ratio(*_pnr_counts(tr.outputs(recalls, list_length), list_length))
 
 
 def pnr(recalls, list_length: int) -> jax.Array:
@@ -126,49 +94,35 @@ def pnr(recalls, list_length: int) -> jax.Array:
     return _pnr(_checked(recalls, list_length), list_length)
 
 
+@partial(jax.jit, static_argnames="list_length")
+def _pfr(recalls, list_length):
+    return tr.ratio(*_pfr_counts(tr.outputs(recalls, list_length), list_length))
+
+
 def pfr(recalls, list_length: int) -> jax.Array:
     """Probability of first recall, ``(L,)``: row 0 of :func:`pnr` (sums to 1).
 
     Among trials with at least one valid recall, the fraction whose first
     valid recall is position ``i``.
     """
-    return pnr(recalls, list_length)[0]
+    return _pfr(_checked(recalls, list_length), list_length)
 
 
-class _Transitions(NamedTuple):
-    counted: jax.Array   # (n, L - 1) bool: valid -> valid, consecutive outputs
-    lag: jax.Array       # (n, L - 1) int: cur - prev
-    current_item: jax.Array  # (n, L - 1) int: cur
-    available: jax.Array  # (n, L - 1, L) bool: items not yet recalled
-
-
-def _transitions(c: _Compacted) -> _Transitions:
-    cur, prev = c.items[:, 1:], c.items[:, :-1]
-    consecutive = c.positions[:, 1:] - c.positions[:, :-1] == 1
-    counted = (cur > 0) & consecutive
-    return _Transitions(counted, cur - prev, cur, ~c.before[:, 1:])
-
-
-def _lag_counts(t: _Transitions, list_length: int):
+def _lag_counts(t: tr.Transitions, list_length: int):
     L = list_length
-    dtype = jnp.result_type(float)
-    weight = t.counted.reshape(-1).astype(dtype)
-    actual = jnp.zeros(2 * L - 1, dtype).at[(t.lag + L - 1).reshape(-1)].add(weight)
+    dtype = tr.float_type()
+    lag = jnp.where(t.counted, t.cur - t.prev + L - 1, 2 * L - 1)  # not counted: cut off
+    actual = jnp.zeros(2 * L, dtype).at[lag.reshape(-1)].add(1)[:-1]
     # from_to[p, j]: counted transitions out of item p + 1 while item j + 1 was available
-    previous = jnp.clip((t.current_item - t.lag).reshape(-1) - 1, 0, L - 1)
-    available = t.available.reshape(-1, L).astype(dtype) * weight[:, None]
-    from_to = jax.ops.segment_sum(available, previous, num_segments=L)
-    # fold the (L, L) table onto its 2L - 1 diagonals, lag = j - p
-    offsets = jnp.arange(L)[None, :] - jnp.arange(L)[:, None]
-    fold = (offsets.reshape(-1, 1) == jnp.arange(-(L - 1), L)[None, :]).astype(dtype)
-    possible = (from_to.reshape(1, -1) @ fold)[0]
-    return actual, possible
+    available = tr.unpack_bits(t.available, L) & t.counted[..., None]
+    from_to = tr.sum_by(available, t.prev - 1, L)
+    return actual, tr.fold_lags(from_to, L)
 
 
 @partial(jax.jit, static_argnames="list_length")
 def _lag_crp(recalls, list_length):
-    t = _transitions(_compact(recalls, list_length))
-    return _ratio(*_lag_counts(t, list_length))
+    t = tr.transitions(tr.outputs(recalls, list_length), list_length)
+    return tr.ratio(*_lag_counts(t, list_length))
 
 
 def lag_crp(recalls, list_length: int) -> jax.Array:
@@ -185,23 +139,19 @@ def lag_crp(recalls, list_length: int) -> jax.Array:
 
 @partial(jax.jit, static_argnames="list_length")
 def _temporal_factor(recalls, list_length):
-    return _temporal_factor_of(_transitions(_compact(recalls, list_length)), list_length)
+    t = tr.transitions(tr.outputs(recalls, list_length), list_length)
+    return _temporal_factor_of(t, list_length)
 
 
-def _temporal_factor_of(t: _Transitions, list_length: int):
-    prev = t.current_item - t.lag
-    distance = jnp.abs(jnp.arange(1, list_length + 1)[None, None, :] - prev[:, :, None])
-    actual = jnp.abs(t.lag)[:, :, None]
-    n_possible = jnp.sum(t.available, axis=-1)
-    closer = jnp.sum(t.available & (distance < actual), axis=-1)
-    tied = jnp.sum(t.available & (distance == actual), axis=-1)  # includes the actual
-    dtype = jnp.result_type(float)
-    rank = closer.astype(dtype) + (tied.astype(dtype) + 1) / 2
-    scored = t.counted & (n_possible > 1)
-    score = 1 - (rank - 1) / jnp.maximum(n_possible - 1, 1).astype(dtype)
-    total = jnp.sum(jnp.where(scored, score, 0))
-    count = jnp.sum(scored)
-    return jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)
+def _temporal_factor_of(t: tr.Transitions, list_length: int):
+    # ranks by |lag| from the sets of available items: no (n, L, L) table
+    L = list_length
+    distance = jnp.abs(t.cur - t.prev)
+    n_possible = tr.count_bits(t.available)
+    closer = tr.count_bits(tr.bits_and(t.available, tr.span_bits(t.prev - distance + 1, t.prev + distance - 1, L)))
+    # the actual item and, on the other side of prev, the item at the same |lag| if still available
+    mirror = tr.count_bits(tr.bits_and(t.available, tr.item_bits(2 * t.prev - t.cur, L)))
+    return tr.mean_rank_score(t.counted, closer, 1 + mirror, n_possible)
 
 
 def temporal_factor(recalls, list_length: int) -> jax.Array:
@@ -217,10 +167,15 @@ def temporal_factor(recalls, list_length: int) -> jax.Array:
     return _temporal_factor(_checked(recalls, list_length), list_length)
 
 
+@partial(jax.jit, static_argnames="list_length")
+def _mean_recalls(recalls, list_length):
+    o = tr.outputs(recalls, list_length)
+    return jnp.mean(jnp.sum(o.valid, axis=1))
+
+
 def mean_recalls(recalls, list_length: int) -> jax.Array:
     """Mean number of valid recalls per trial."""
-    recalls = _checked(recalls, list_length)
-    return jnp.mean(jnp.sum(_valid_mask(jnp.asarray(recalls), list_length), axis=1))
+    return _mean_recalls(_checked(recalls, list_length), list_length)
 
 
 class Summary(NamedTuple):
@@ -235,15 +190,14 @@ class Summary(NamedTuple):
 
 @partial(jax.jit, static_argnames="list_length")
 def _summarize(recalls, list_length):
-    c = _compact(recalls, list_length)
-    t = _transitions(c)
-    actual, possible = _pnr_counts(c)
+    o = tr.outputs(recalls, list_length)
+    t = tr.transitions(o, list_length)
     return Summary(
-        spc=_spc_of(c, recalls.shape[0]),
-        pfr=_ratio(actual[0], possible[0]),
-        lag_crp=_ratio(*_lag_counts(t, list_length)),
+        spc=_spc_of(o, list_length),
+        pfr=tr.ratio(*_pfr_counts(o, list_length)),
+        lag_crp=tr.ratio(*_lag_counts(t, list_length)),
         temporal_factor=_temporal_factor_of(t, list_length),
-        mean_recalls=jnp.mean(jnp.sum(c.items > 0, axis=1)),
+        mean_recalls=jnp.mean(jnp.sum(o.valid, axis=1)),
     )
 
 

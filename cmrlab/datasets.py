@@ -150,19 +150,52 @@ def fetch(path: str) -> Path:
 # ----------------------------------------------------------------------------- dataset
 
 
+def _per_item(column, label: str, n: int, list_length: int, high: int | None) -> np.ndarray:
+    """Check an ``(n, L)`` integer array of per-item codes; returns it as int32."""
+    array = np.asarray(column)
+    if array.shape != (n, list_length):
+        raise ValueError(f"{label} must have shape ({n}, {list_length}) (one value per studied item "
+                         f"of each list), got {array.shape}.")
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{label} must be an integer array, got dtype {array.dtype}.")
+    if array.size and array.min() < 0:
+        raise ValueError(f"{label} must be >= 0, found {array.min()}.")
+    if high is not None and array.size and array.max() >= high:
+        raise ValueError(f"{label} holds {array.max()}, outside the similarity matrix (0..{high - 1}).")
+    return array.astype(np.int32)
+
+
 @dataclass(frozen=True, eq=False)
 class RecallDataset:
     """Free-recall lists of one list length.
 
+    Every per-list array has one row per list, in the same order; the
+    dataset-level ``similarity`` and ``words`` describe the word pool the
+    lists were drawn from and are shared (not copied) by :meth:`select`.
+
     Attributes:
         recalls: int32 ``(n_lists, max_recalls)`` in the spec's encoding
-            (``1..L`` serial positions, ``0`` padding, ``-1`` intrusions).
+            (``1..L`` serial positions, ``0`` padding, ``-1`` intrusions; a
+            repeat is the repeated serial position).
         subject: int ``(n_lists,)`` subject id of each list.
         list_length: ``L``.
         presentations: int ``(n_lists, L)`` the study order as item numbers
             (``1..L`` in serial order where the source has none).
         condition: str ``(n_lists,)`` a condition label for each list.
         name: a label for the whole data set (used in plot legends).
+        extra: other per-list columns of the source (e.g. ``session``), each
+            with ``n_lists`` rows.
+        study_items: optional int32 ``(n_lists, L)``: the word-pool index
+            (0-based row of ``similarity``) of the item at each serial position.
+        sources: optional int32 ``(n_lists, L)``: the source (e.g. encoding
+            task) of each serial position, ``0..S-1``.
+        times: optional float64 ``(n_lists, max_recalls)``: the time of each
+            response (e.g. ms from the start of recall), aligned with
+            ``recalls``; entries under ``0`` padding are not used.
+        similarity: optional float ``(P, P)``: the pool's semantic similarity
+            matrix, as the source publishes it.
+        words: optional str ``(P,)``: the pool's words (``words[k]`` is row
+            ``k`` of ``similarity``).
     """
 
     recalls: np.ndarray
@@ -172,11 +205,15 @@ class RecallDataset:
     condition: np.ndarray
     name: str = ""
     extra: dict = field(default_factory=dict)
-    """Other per-list columns of the source (e.g. ``session``)."""
+    study_items: np.ndarray | None = None
+    sources: np.ndarray | None = None
+    times: np.ndarray | None = None
+    similarity: np.ndarray | None = None
+    words: np.ndarray | None = None
 
     def __post_init__(self):
         recalls = check_recalls(self.recalls, self.list_length)
-        n = recalls.shape[0]
+        n, L = recalls.shape[0], self.list_length
         object.__setattr__(self, "recalls", recalls)
         for label in ("subject", "condition"):
             column = np.asarray(getattr(self, label))
@@ -184,14 +221,41 @@ class RecallDataset:
                 raise ValueError(f"{label} must have shape ({n},) (one per list), got {column.shape}.")
             object.__setattr__(self, label, column)
         presentations = np.asarray(self.presentations)
-        if presentations.shape != (n, self.list_length):
+        if presentations.shape != (n, L):
             raise ValueError(
-                f"presentations must have shape ({n}, {self.list_length}), got {presentations.shape}."
+                f"presentations must have shape ({n}, {L}), got {presentations.shape}."
             )
         object.__setattr__(self, "presentations", presentations)
         for key, column in self.extra.items():
             if np.shape(column)[:1] != (n,):
                 raise ValueError(f"extra column {key!r} must have {n} rows, got shape {np.shape(column)}.")
+        similarity, words = self.similarity, self.words
+        if similarity is not None:
+            similarity = np.asarray(similarity)
+            if similarity.ndim != 2 or similarity.shape[0] != similarity.shape[1]:
+                raise ValueError(f"similarity must be a square (P, P) matrix, got shape {similarity.shape}.")
+            if not np.issubdtype(similarity.dtype, np.number) or not np.isfinite(similarity).all():
+                raise ValueError("similarity must hold finite numbers (no NaN or infinity).")
+            object.__setattr__(self, "similarity", similarity)
+        if words is not None:
+            words = np.asarray(words)
+            if similarity is not None and words.shape != (similarity.shape[0],):
+                raise ValueError(f"words must have shape ({similarity.shape[0]},) (one per row of "
+                                 f"similarity), got {words.shape}.")
+            object.__setattr__(self, "words", words)
+        pool = None if similarity is None else similarity.shape[0]
+        for label, high in (("study_items", pool), ("sources", None)):
+            column = getattr(self, label)
+            if column is not None:
+                object.__setattr__(self, label, _per_item(column, label, n, L, high))
+        if self.times is not None:
+            times = np.asarray(self.times)
+            if times.shape != recalls.shape:
+                raise ValueError(f"times must have the shape of recalls {recalls.shape} (one time per "
+                                 f"response), got {times.shape}.")
+            if not np.issubdtype(times.dtype, np.number) or not np.isfinite(times[recalls != 0]).all():
+                raise ValueError("times must be finite numbers wherever recalls is not 0 padding.")
+            object.__setattr__(self, "times", times.astype(np.float64))
 
     def __len__(self) -> int:
         return self.recalls.shape[0]
@@ -205,15 +269,41 @@ class RecallDataset:
         """The distinct subject ids, sorted."""
         return np.unique(self.subject)
 
+    @property
+    def session(self) -> np.ndarray:
+        """``(n_lists,)`` the session of each list (``extra["session"]``)."""
+        return self._extra_column("session")
+
+    @property
+    def list_type(self) -> np.ndarray:
+        """``(n_lists,)`` the list type code of each list (``extra["list_type"]``)."""
+        return self._extra_column("list_type")
+
+    def _extra_column(self, key: str) -> np.ndarray:
+        if key not in self.extra:
+            raise AttributeError(f"{self.name or 'this data set'} has no {key!r} column; "
+                                 f"its extra columns are {sorted(self.extra)}.")
+        return np.asarray(self.extra[key])
+
     def select(self, mask) -> "RecallDataset":
-        """The lists where the boolean ``mask`` ``(n_lists,)`` is true."""
+        """The lists where the boolean ``mask`` ``(n_lists,)`` is true.
+
+        Per-list arrays are cut to those rows; ``similarity``, ``words`` and
+        ``name`` are kept.
+        """
         mask = np.asarray(mask)
         if mask.dtype != bool or mask.shape != (len(self),):
             raise ValueError(f"mask must be a boolean array of shape ({len(self)},), got {mask.dtype} {mask.shape}.")
+
+        def rows(column):
+            return None if column is None else column[mask]
+
         return RecallDataset(
             recalls=self.recalls[mask], subject=self.subject[mask], list_length=self.list_length,
             presentations=self.presentations[mask], condition=self.condition[mask], name=self.name,
             extra={k: np.asarray(v)[mask] for k, v in self.extra.items()},
+            study_items=rows(self.study_items), sources=rows(self.sources), times=rows(self.times),
+            similarity=self.similarity, words=self.words,
         )
 
     def for_subject(self, subject) -> "RecallDataset":
@@ -223,16 +313,60 @@ class RecallDataset:
             raise ValueError(f"no lists of subject {subject!r}; subjects are {self.subjects.tolist()}.")
         return self.select(mask)
 
+    def split(self, by: str = "condition") -> dict:
+        """The lists grouped by a per-list column: ``{value: RecallDataset}``.
+
+        Args:
+            by: ``"subject"``, ``"condition"``, or a key of ``extra`` (e.g.
+                ``"list_type"``, ``"session"``). Groups are in sorted order
+                of their value; each keeps the lists' order.
+
+        Example: the serial-position curve of each list type::
+
+            {kind: cmrlab.spc(part.recalls, part.list_length)
+             for kind, part in data.split("list_type").items()}
+        """
+        if by in ("subject", "condition"):
+            column = getattr(self, by)
+        elif by in self.extra:
+            column = np.asarray(self.extra[by])
+        else:
+            raise ValueError(f"cannot split by {by!r}; choose 'subject', 'condition' or one of the "
+                             f"extra columns {sorted(self.extra)}.")
+        if column.ndim != 1:
+            raise ValueError(f"cannot split by {by!r}: it holds more than one value per list.")
+        return {value.item() if hasattr(value, "item") else value: self.select(column == value)
+                for value in np.unique(column)}
+
+    def per_subject(self, analysis) -> np.ndarray:
+        """``analysis(lists_of_one_subject)`` for each subject, stacked in :attr:`subjects` order.
+
+        ``analysis`` takes a :class:`RecallDataset` and returns a number or
+        an array. The mean of subject means, as psifr reports a group's
+        figure, is ``np.nanmean(data.per_subject(f), axis=0)`` (subjects
+        with nothing to count give NaN and are left out). For example the
+        source clustering of each subject::
+
+            data.per_subject(lambda d: cmrlab.category_crp(d.recalls, d.sources, d.list_length))
+        """
+        return np.stack([np.asarray(analysis(part)) for part in self.split("subject").values()])
+
     def to_psifr(self):
         """psifr's long data frame: one row per study and per recall event.
 
         Columns ``subject``, ``list`` (1-based within subject), ``trial_type``
         (``"study"`` / ``"recall"``), ``position`` (serial or output position),
         ``item`` (the studied item number; intrusions get ``-1``) and
-        ``condition``. Needs pandas.
+        ``condition``; with ``sources`` also ``source``, with ``study_items``
+        also ``item_index`` (both on study rows, NaN on recall rows; merge
+        them with ``psifr.fr.merge_free_recall(frame, study_keys=[...])``).
+        Needs pandas.
         """
         import pandas as pd
 
+        columns = ["subject", "list", "trial_type", "position", "item", "condition"]
+        per_item = {key: getattr(self, attribute) for key, attribute in
+                    (("source", "sources"), ("item_index", "study_items")) if getattr(self, attribute) is not None}
         rows = []
         list_counter: dict = {}
         for index in range(len(self)):
@@ -242,13 +376,15 @@ class RecallDataset:
                       "condition": self.condition[index]}
             study = self.presentations[index]
             for position, item in enumerate(study, start=1):
-                rows.append({**common, "trial_type": "study", "position": position, "item": int(item)})
+                row = {**common, "trial_type": "study", "position": position, "item": int(item)}
+                row.update({key: int(values[index, position - 1]) for key, values in per_item.items()})
+                rows.append(row)
             for output, code in enumerate(self.recalls[index], start=1):
                 if code == 0:
                     break
                 item = int(study[code - 1]) if code > 0 else -1
                 rows.append({**common, "trial_type": "recall", "position": output, "item": item})
-        return pd.DataFrame(rows, columns=["subject", "list", "trial_type", "position", "item", "condition"])
+        return pd.DataFrame(rows, columns=columns + list(per_item))
 
     @classmethod
     def from_psifr(cls, frame, name: str = "") -> "RecallDataset":
@@ -390,3 +526,139 @@ def load_healey_kahana2014(no_task_only: bool = False) -> RecallDataset:
     data = RecallDataset.from_hdf5(fetch("healey_kahana2014/HealeyKahana2014.h5"),
                                    name="Healey & Kahana (2014)")
     return data.select(data.condition == "no task") if no_task_only else data
+
+
+POLYN_LIST_TYPES: dict[int, str] = {0: "size", 1: "animacy", 2: "shift"}
+"""Polyn et al. (2009) list type code -> condition label (0, 1 control lists; 2 task shift)."""
+
+POLYN_TASKS: dict[int, str] = {0: "size", 1: "animacy"}
+"""Polyn et al. (2009) encoding task code (``sources``) -> task."""
+
+
+def decode_polyn_recalls(recalls, rec_itemnos, pres_itemnos) -> np.ndarray:
+    """Turn the recall codes of Polyn et al. (2009) into the spec's recall matrix.
+
+    The file codes a studied item by its serial position ``1..24``, an
+    intrusion by ``-1``, a repeat by ``-2`` and padding by ``0``. A repeat
+    becomes the serial position of the repeated item, found by matching its
+    pool number (``rec_itemnos``) against the list's ``pres_itemnos``.
+
+    Raises:
+        ValueError: a code outside ``{-2, -1, 0, 1..L}``, a serial position
+            whose pool number disagrees with ``rec_itemnos``, or a repeat
+            whose item was not studied in that list (nothing is dropped
+            silently: every non-zero code maps to a response).
+    """
+    recalls = np.asarray(recalls, np.int64)
+    rec_itemnos = np.asarray(rec_itemnos, np.int64)
+    pres_itemnos = np.asarray(pres_itemnos, np.int64)
+    n, width = recalls.shape
+    L = pres_itemnos.shape[1]
+    if rec_itemnos.shape != recalls.shape or pres_itemnos.shape[0] != n:
+        raise ValueError(f"recalls {recalls.shape}, rec_itemnos {rec_itemnos.shape} and pres_itemnos "
+                         f"{pres_itemnos.shape} must describe the same lists.")
+    unknown = (recalls < -2) | (recalls > L)
+    if unknown.any():
+        row, col = np.argwhere(unknown)[0]
+        raise ValueError(f"list {row}, response {col}: recall code {recalls[row, col]} is not -2, -1, 0 or 1..{L}.")
+    out = recalls.copy()
+    studied = recalls > 0
+    pool_of_position = np.take_along_axis(pres_itemnos, np.where(studied, recalls - 1, 0), axis=1)
+    mismatch = studied & (pool_of_position != rec_itemnos)
+    if mismatch.any():
+        row, col = np.argwhere(mismatch)[0]
+        raise ValueError(f"list {row}, response {col}: serial position {recalls[row, col]} is pool item "
+                         f"{pool_of_position[row, col]}, but rec_itemnos says {rec_itemnos[row, col]}.")
+    for row, col in np.argwhere(recalls == -2):
+        position = np.flatnonzero(pres_itemnos[row] == rec_itemnos[row, col])
+        if position.size != 1:
+            raise ValueError(f"list {row}, response {col}: repeat (-2) of pool item {rec_itemnos[row, col]}, "
+                             f"which was not studied once in that list.")
+        out[row, col] = position[0] + 1
+    return out.astype(np.int32)
+
+
+def read_polyn2009(behavior_path, stimuli_path, include_practice: bool = False) -> RecallDataset:
+    """Read ``behavior.mat`` and ``stimuli.mat`` of Polyn et al. (2009); see :func:`load_polyn2009`."""
+    from scipy.io import loadmat
+
+    data = loadmat(behavior_path)["data"][0, 0]
+    full, parts = data["full"][0, 0], {name: data[name][0, 0] for name in ("co", "sh")}
+    L = int(np.asarray(full["listLength"]).ravel()[0])
+    n = full["recalls"].shape[0]
+
+    def key(table, row):
+        return (int(table["subject"][row, 0]), int(table["session"][row, 0]),
+                tuple(table["pres_itemnos"][row].tolist()))
+
+    # The experimental lists are the rows of data.co and data.sh; find each in data.full.
+    row_of = {key(full, row): row for row in range(n)}
+    experimental = np.zeros(n, bool)
+    for name, table in parts.items():
+        for row in range(table["recalls"].shape[0]):
+            match = row_of.get(key(table, row))
+            if match is None or experimental[match]:
+                raise ValueError(f"{behavior_path}: data.{name} row {row} is not one list of data.full.")
+            for field_name in ("recalls", "times", "pres_task", "listType"):
+                a, b = np.asarray(full[field_name][match]), np.asarray(table[field_name][row])
+                width = min(a.size, b.size)
+                if not (np.array_equal(a[:width], b[:width]) and not a[width:].any() and not b[width:].any()):
+                    raise ValueError(f"{behavior_path}: data.{name} row {row} differs from data.full row "
+                                     f"{match} in {field_name}.")
+            experimental[match] = True
+    keep = np.ones(n, bool) if include_practice else experimental
+
+    recalls = decode_polyn_recalls(full["recalls"], full["rec_itemnos"], full["pres_itemnos"])[keep]
+    pres_itemnos = full["pres_itemnos"].astype(np.int32)[keep]
+    list_type = full["listType"][:, 0].astype(np.int32)[keep]
+    stimuli = loadmat(stimuli_path)
+    words = np.array([str(np.asarray(cell).ravel()[0]) for cell in stimuli["tfr_wp"].ravel()])
+    return RecallDataset(
+        recalls=recalls, subject=full["subject"][:, 0].astype(np.int32)[keep], list_length=L,
+        presentations=pres_itemnos, condition=np.array([POLYN_LIST_TYPES[t] for t in list_type]),
+        name="Polyn et al. (2009)",
+        extra={
+            "session": full["session"][:, 0].astype(np.int32)[keep],
+            "list_type": list_type,
+            "practice": ~experimental[keep],
+            "rec_itemnos": full["rec_itemnos"].astype(np.int32)[keep],
+            "intrusions": full["intrusions"].astype(np.int32)[keep],
+            "react_time": full["react_time"].astype(np.int32)[keep],
+        },
+        study_items=pres_itemnos - 1, sources=full["pres_task"].astype(np.int32)[keep],
+        times=full["times"].astype(np.float64)[keep], similarity=stimuli["sem_mat"], words=words,
+    )
+
+
+def load_polyn2009(include_practice: bool = False) -> RecallDataset:
+    """Polyn, Norman & Kahana (2009): free recall of 24-word lists studied with encoding tasks.
+
+    45 subjects judged each word's size or animacy while studying it; control
+    lists use one task, task-shift lists switch between trains of 2 to 6
+    items. The 1,262 experimental lists (631 control: 312 size, 319 animacy;
+    631 shift), in the file's ``data.full`` order; ``include_practice=True``
+    adds the 132 practice lists (all 1,394; ``extra["practice"]`` marks them).
+
+    Returns:
+        A :class:`RecallDataset` with ``list_length`` 24 and
+
+        - ``recalls`` ``(n, 26)``: serial positions ``1..24``, ``-1``
+          intrusions, repeats as the repeated serial position, ``0`` padding;
+        - ``study_items`` ``(n, 24)``: 0-based word-pool indices
+          (``presentations`` holds the file's 1-based ``pres_itemnos``);
+        - ``sources`` ``(n, 24)``: the encoding task of each item (0 size,
+          1 animacy; :data:`POLYN_TASKS`);
+        - ``list_type`` ``(n,)``: 0 size, 1 animacy, 2 shift (``condition``
+          holds the same as ``"size"``, ``"animacy"``, ``"shift"``);
+        - ``subject``, ``session`` ``(n,)``;
+        - ``times`` ``(n, 26)``: the time of each response in ms from the
+          start of the recall period;
+        - ``similarity`` ``(1297, 1297)``: the LSA cosines of the word pool as
+          published (diagonal and two asymmetric columns untouched: the model
+          symmetrizes and zeroes the diagonal itself); ``words`` ``(1297,)``;
+        - ``extra``: ``session``, ``list_type``, ``practice``, and the file's
+          ``rec_itemnos``, ``intrusions`` (``-1`` extra-list, ``k`` from
+          ``k`` lists back) and ``react_time`` (encoding-task response times).
+    """
+    return read_polyn2009(fetch("polyn2009/behavior.mat"), fetch("polyn2009/stimuli.mat"),
+                          include_practice=include_practice)
