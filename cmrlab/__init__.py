@@ -5,7 +5,7 @@ Data flows one way: parameters -> model -> simulation / likelihood ->
 analysis -> fitting -> plotting -> widgets.
 """
 
-from cmrlab import datasets
+from cmrlab import datasets, neural
 from cmrlab.fitting import FitResult, fit, fit_subjects, load_fit, save_fit
 from cmrlab.analysis import Summary, lag_crp, mean_recalls, pfr, pnr, spc, summarize, temporal_factor
 from cmrlab.likelihood import log_likelihood, log_likelihood_function
@@ -44,6 +44,7 @@ __all__ = [
     "log_likelihood",
     "log_likelihood_function",
     "mean_recalls",
+    "neural",
     "pfr",
     "pnr",
     "simulate",
