@@ -8,8 +8,10 @@ are split once (``split_subjects(..., 100, seed=0)``): 100 training subjects,
 26 held-out subjects (728 lists), in nats per recall event (recalls and one
 stop per list; ``cmrlab.neural.comparison``):
 
-* the network, trained on all lists of the training subjects (task lists too),
-  one run per key (keys 0 .. --keys - 1), and trained on their no-task lists only;
+* the network, trained on all lists of the training subjects (task lists too;
+  it reads each list's encoding task as part of its study events,
+  ``conditions=CONDITIONS``, and is scored on the no-task condition), one run
+  per key (keys 0 .. --keys - 1), and trained on their no-task lists only;
 * CMR fitted pooled (``cmrlab.fit``, differential evolution) to the no-task
   lists of the training subjects (2,800 lists: the condition it is tested on);
 * CMR fitted to each held-out subject on half of their lists and scored on the
@@ -21,7 +23,9 @@ The learning curve trains the network on 1, 3, 10, 30 and 100 of the training
 subjects (a random subset per key) and fits pooled CMR to the same subjects'
 no-task lists. Writes ``cmrlab/neural/data/hk2014_heldout.json`` and the
 key-0 network trained on the 100 subjects, ``cmrlab/neural/data/hk2014_next_recall.eqx``
-(what notebook 08 reads). ``--quick`` runs a small version to check the script.
+(what notebook 08 reads). ``--quick`` runs a small version to check the script;
+``--reuse RESULTS.json`` takes the CMR fits (pooled, per subject, learning
+curve) from an earlier run instead of fitting again.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from cmrlab.neural.comparison import (  # noqa: E402
 )
 
 L = 16
+CONDITIONS = ("no task", "task 0", "task 1", "task 2")  # the first, "no task", is the one tested
 OUT = Path(__file__).resolve().parents[1] / "cmrlab" / "neural" / "data"
 
 
@@ -110,7 +115,17 @@ def main():
     parser.add_argument("--sizes", default="1,3,10,30,100", help="training subjects of the learning curve")
     parser.add_argument("--quick", action="store_true", help="a small, fast run that checks the script")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--reuse", type=Path, help="take the CMR fits from this earlier results file")
     args = parser.parse_args()
+    earlier = {}
+
+    def reused():  # read when first needed, after the networks (waits while an earlier run is still writing it)
+        if args.reuse and not earlier:
+            while not args.reuse.exists():
+                time.sleep(30)
+            earlier.update(json.loads(args.reuse.read_text()))
+        return earlier or None
+
     settings = TrainSettings()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.quick:
@@ -139,12 +154,13 @@ def main():
     # ------------------------------------------------------------------ the network
     networks = []
     for key in range(args.keys):
-        model = train_next_recall(train, key=jax.random.PRNGKey(key), settings=settings, progress=False)
+        model = train_next_recall(train, key=jax.random.PRNGKey(key), settings=settings, conditions=CONDITIONS,
+                                  progress=False)
         networks.append(model)
         log(f"network key {key}: {model.training.seconds:.0f} s, epochs {model.training.epochs} "
             f"(best {model.training.best_epoch}), held out {score(model.log_likelihood(test.recalls, L), test)}")
     models["network"] = {
-        "label": "network, all lists of 100 subjects", "trained_on_lists": len(train),
+        "label": "network, all lists of 100 subjects (reads the study task)", "trained_on_lists": len(train),
         "scores": [score(m.log_likelihood(test.recalls, L), test) for m in networks],
         "train_seconds": [round(m.training.seconds, 1) for m in networks],
         "epochs": [m.training.epochs for m in networks]}
@@ -158,6 +174,17 @@ def main():
         "scores": [score(m.log_likelihood(test.recalls, L), test) for m in no_task_networks]}
     log(f"network on no-task lists only: {models['network_no_task']['scores']}")
 
+    # ------------------------------------------------------------------ learning curve: networks
+    subjects = np.unique(train.subject)
+    subsets = {(size, key): np.random.default_rng(key).choice(subjects, size, replace=False)
+               for size in sizes for key in range(args.keys) if size < len(subjects)}
+    network_scores, cmr_scores = {}, {}
+    for (size, key), chosen in subsets.items():  # the networks first, then CMR
+        subset = train.select(np.isin(train.subject, chosen))
+        model = train_next_recall(subset, key=jax.random.PRNGKey(key), settings=settings, conditions=CONDITIONS,
+                                  progress=False)
+        network_scores[size, key] = score(model.log_likelihood(test.recalls, L), test)
+        log(f"learning curve, network on {size} subjects, key {key}: {network_scores[size, key]}")
     # ------------------------------------------------------------------ baselines
     for name, cls in (("serial_position", SerialPositionBaseline), ("lag_crp", LagCRPBaseline)):
         baseline = cls.fit(train.recalls, L)
@@ -169,7 +196,10 @@ def main():
     # ------------------------------------------------------------------ CMR
     cmr_fits = []
     for key in range(args.cmr_keys):
-        parameters, seconds = fit_cmr_pooled(train_no_task, key)
+        if reused():
+            parameters, seconds = reused()["models"]["cmr_pooled"]["parameters"][key], 0.0
+        else:
+            parameters, seconds = fit_cmr_pooled(train_no_task, key)
         cmr_fits.append(parameters)
         log(f"CMR pooled key {key}: {seconds:.0f} s, held out "
             f"{score(cmrlab.log_likelihood(parameters, test.recalls, L), test)}")
@@ -177,9 +207,12 @@ def main():
         "label": "CMR fitted pooled, no-task lists of 100 subjects", "trained_on_lists": len(train_no_task),
         "scores": [score(cmrlab.log_likelihood(p, test.recalls, L), test) for p in cmr_fits],
         "parameters": cmr_fits}
-    total, seconds = cmr_per_subject(test, key=0)
-    models["cmr_per_subject"] = {"label": "CMR fitted per held-out subject (other half of their lists)",
-                                 "trained_on_lists": len(test) // 2, "scores": [score(total, test)]}
+    if reused():
+        models["cmr_per_subject"], seconds = reused()["models"]["cmr_per_subject"], 0.0
+    else:
+        total, seconds = cmr_per_subject(test, key=0)
+        models["cmr_per_subject"] = {"label": "CMR fitted per held-out subject (other half of their lists)",
+                                     "trained_on_lists": len(test) // 2, "scores": [score(total, test)]}
     log(f"CMR per subject: {models['cmr_per_subject']['scores']} ({seconds:.0f} s)")
     results["breakdown"]["network"] = breakdown(networks[0].decision_log_probabilities(test.recalls, L),
                                                 test.recalls, L)
@@ -196,27 +229,27 @@ def main():
         results["curves"][name]["spc_rmse"] = rmse(results["curves"][name]["spc"], results["curves"]["data"]["spc"])
         log(f"{name} simulated SPC RMSE against the held-out data: {results['curves'][name]['spc_rmse']}")
 
-    # ------------------------------------------------------------------ learning curve
+    # ------------------------------------------------------------------ learning curve: CMR
+    for (size, key), chosen in subsets.items():
+        if reused():
+            cmr_scores[size, key] = reused()["learning_curve"][str(size)]["cmr_pooled"][key]
+            continue
+        subset = train.select(np.isin(train.subject, chosen) & (train.condition == "no task"))
+        parameters, _ = fit_cmr_pooled(subset, key)
+        cmr_scores[size, key] = score(cmrlab.log_likelihood(parameters, test.recalls, L), test)
+        log(f"learning curve, CMR on {size} subjects, key {key}: {cmr_scores[size, key]}")
     for size in sizes:
-        network_scores, cmr_scores = [], []
-        for key in range(args.keys):
-            if size >= len(np.unique(train.subject)):  # all training subjects: the runs above
-                network_scores.append(models["network"]["scores"][key])
-                if key < len(cmr_fits):
-                    cmr_scores.append(models["cmr_pooled"]["scores"][key])
-                continue
-            chosen = np.random.default_rng(key).choice(np.unique(train.subject), size, replace=False)
-            subset = train.select(np.isin(train.subject, chosen))
-            model = train_next_recall(subset, key=jax.random.PRNGKey(key), settings=settings, progress=False)
-            network_scores.append(score(model.log_likelihood(test.recalls, L), test))
-            parameters, _ = fit_cmr_pooled(subset.select(subset.condition == "no task"), key)
-            cmr_scores.append(score(cmrlab.log_likelihood(parameters, test.recalls, L), test))
-        results["learning_curve"][str(size)] = {"network": network_scores, "cmr_pooled": cmr_scores}
-        log(f"learning curve, {size} subjects: network {network_scores}, CMR {cmr_scores}")
+        if size >= len(subjects):  # all training subjects: the runs above
+            entry = {"network": models["network"]["scores"], "cmr_pooled": models["cmr_pooled"]["scores"]}
+        else:
+            entry = {"network": [network_scores[size, k] for k in range(args.keys)],
+                     "cmr_pooled": [cmr_scores[size, k] for k in range(args.keys)]}
+        results["learning_curve"][str(size)] = entry
 
     results["run"] = {"seconds": round(time.perf_counter() - started), "jax": jax.__version__,
                       "devices": [str(d) for d in jax.devices()], "machine": platform.machine(),
-                      "command": f"python benchmarks/neural_heldout.py --keys {args.keys} --cmr-keys {args.cmr_keys}",
+                      "command": f"python benchmarks/neural_heldout.py --keys {args.keys} --cmr-keys {args.cmr_keys}"
+                                 + (f" --reuse {args.reuse.name} (CMR fits of an earlier run)" if args.reuse else ""),
                       "note": "run once on a shared 2-core CPU; training seconds are noisy"}
     path = args.out / (RESULTS if not args.quick else "quick_" + RESULTS)
     path.write_text(json.dumps(results, indent=1) + "\n")

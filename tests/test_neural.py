@@ -158,8 +158,8 @@ def test_intrusions_and_repeats_are_removed_and_padding_does_not_matter(tiny):
 
 def test_predictions_are_causal(tiny):
     """What the network predicts at decision t does not depend on later recalls."""
-    a = np.asarray(_decision_log_probabilities(tiny.network, jnp.array([2, 1, 3, 0, 0]), 4))
-    b = np.asarray(_decision_log_probabilities(tiny.network, jnp.array([2, 4, 1, 3, 0]), 4))
+    a = np.asarray(_decision_log_probabilities(tiny.network, jnp.array([2, 1, 3, 0, 0]), 4, 0))
+    b = np.asarray(_decision_log_probabilities(tiny.network, jnp.array([2, 4, 1, 3, 0]), 4, 0))
     np.testing.assert_allclose(a[:2], b[:2], atol=1e-6)
     assert not np.allclose(a[2:4], b[2:4])
 
@@ -308,22 +308,34 @@ def test_baseline_simulation_matches_its_probabilities():
 # ----------------------------------------------------------------------------- training and files
 
 
+MANY = {**cmrlab.DEFAULT_PARAMETERS, "stop_probability_scale": 0.01}
+FEW = {**cmrlab.DEFAULT_PARAMETERS, "stop_probability_scale": 0.5}
+CONDITIONS = ("many", "few")
+
+
 def _synthetic_dataset(n_subjects=12, lists_each=20, L=4, seed=0):
-    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(seed), cmrlab.DEFAULT_PARAMETERS, L,
-                                         n_subjects * lists_each))
-    subject = np.repeat(np.arange(n_subjects), lists_each)
-    return RecallDataset(recalls=recalls, subject=subject, list_length=L,
-                         presentations=np.tile(np.arange(1, L + 1), (len(subject), 1)),
-                         condition=np.full(len(subject), "synthetic"))
+    """CMR-simulated lists in two study conditions that differ in how soon recall stops."""
+    n = n_subjects * lists_each
+    many = np.asarray(cmrlab.simulate(jax.random.PRNGKey(seed), MANY, L, n))
+    few = np.asarray(cmrlab.simulate(jax.random.PRNGKey(seed + 100), FEW, L, n))
+    condition = np.tile(np.array(CONDITIONS), n // 2)
+    recalls = np.where((condition == "many")[:, None], many, few)
+    return RecallDataset(recalls=recalls, subject=np.repeat(np.arange(n_subjects), lists_each), list_length=L,
+                         presentations=np.tile(np.arange(1, L + 1), (n, 1)), condition=condition)
 
 
 FAST = TrainSettings(batch_size=32, learning_rate=1e-2, warmup_steps=5, max_epochs=6, patience=6)
 
 
+def _train(data, key=0, **kwargs):
+    return train_next_recall(data, key=jax.random.PRNGKey(key), config=TINY, settings=FAST, conditions=CONDITIONS,
+                             progress=False, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def trained():
     data = _synthetic_dataset()
-    return data, train_next_recall(data, key=jax.random.PRNGKey(0), config=TINY, settings=FAST, progress=False)
+    return data, _train(data)
 
 
 def test_training_learns_holds_out_subjects_and_is_reproducible(trained):
@@ -334,17 +346,38 @@ def test_training_learns_holds_out_subjects_and_is_reproducible(trained):
     assert 1 <= record.best_epoch <= record.epochs <= FAST.max_epochs and np.isfinite(record.validation_loss)
     held_out = _synthetic_dataset(n_subjects=4, seed=1)
     untrained = NextRecallModel.untrained(TINY, key=jax.random.PRNGKey(0))
-    assert model.log_likelihood(held_out.recalls, 4) > untrained.log_likelihood(held_out.recalls, 4) + 20
-    again = train_next_recall(data, key=jax.random.PRNGKey(0), config=TINY, settings=FAST, progress=False)
-    assert again.log_likelihood(held_out.recalls, 4) == model.log_likelihood(held_out.recalls, 4)
-    other = train_next_recall(data, key=jax.random.PRNGKey(1), config=TINY, settings=FAST, progress=False)
-    assert other.log_likelihood(held_out.recalls, 4) != model.log_likelihood(held_out.recalls, 4)
+    score = model.log_likelihood(held_out.recalls, 4, condition=held_out.condition)
+    assert score > untrained.log_likelihood(held_out.recalls, 4) + 20
+    again = _train(data)
+    assert again.log_likelihood(held_out.recalls, 4, condition=held_out.condition) == score
+
+
+def test_study_conditions_are_learned_and_named(trained):
+    data, model = trained
+    assert model.config.conditions == CONDITIONS
+    condition = data.condition
+    right = model.log_likelihood(data.recalls, 4, condition=condition)
+    swapped = model.log_likelihood(data.recalls, 4, condition=np.where(condition == "few", "many", "few"))
+    assert right > swapped + 20
+    many = data.recalls[condition == "many"]
+    assert model.log_likelihood(many, 4) == model.log_likelihood(many, 4, condition="many")  # the first is the default
+    recalled = {name: (np.asarray(model.simulate(jax.random.PRNGKey(0), 4, 400, condition=name)) > 0).sum()
+                for name in CONDITIONS}
+    assert recalled["few"] < 0.8 * recalled["many"]
+    with pytest.raises(ValueError, match="unknown study condition"):
+        model.log_likelihood(many, 4, condition="other")
+    with pytest.raises(ValueError, match="one per list"):
+        model.log_likelihood(many, 4, condition=["few", "many"])
+    with pytest.raises(ValueError, match="one condition name"):
+        model.simulate(jax.random.PRNGKey(0), 4, 10, condition=["few"])
+    with pytest.raises(ValueError, match="without study conditions"):
+        NextRecallModel.untrained(TINY, key=jax.random.PRNGKey(0)).log_likelihood(many, 4, condition="few")
+    with pytest.raises(ValueError, match="unknown study condition"):
+        train_next_recall(data, key=jax.random.PRNGKey(0), config=TINY, conditions=("few",), progress=False)
 
 
 def test_few_subjects_hold_out_lists_for_validation():
-    data = _synthetic_dataset(n_subjects=2, lists_each=30)
-    model = train_next_recall(data, key=jax.random.PRNGKey(0), config=TINY,
-                              settings=FAST._replace(max_epochs=1), progress=False)
+    model = _train(_synthetic_dataset(n_subjects=2, lists_each=30))
     assert model.training.n_validation_lists == 6  # 10 % of the 60 lists
 
 
@@ -363,9 +396,9 @@ def test_save_and_load_round_trip(trained, tmp_path):
     path = model.save(tmp_path / "model.eqx")
     loaded = load_next_recall(path)
     assert loaded.config == model.config and loaded.training == model.training
-    assert loaded.log_likelihood(data.recalls, 4) == model.log_likelihood(data.recalls, 4)
-    np.testing.assert_array_equal(loaded.simulate(jax.random.PRNGKey(0), 4, 20),
-                                  model.simulate(jax.random.PRNGKey(0), 4, 20))
+    assert loaded.log_likelihood(data.recalls, 4, data.condition) == model.log_likelihood(data.recalls, 4, data.condition)
+    np.testing.assert_array_equal(loaded.simulate(jax.random.PRNGKey(0), 4, 20, "few"),
+                                  model.simulate(jax.random.PRNGKey(0), 4, 20, "few"))
 
 
 def test_damaged_mismatched_and_untrained_files_are_refused(trained, tmp_path):
@@ -408,3 +441,95 @@ def test_damaged_mismatched_and_untrained_files_are_refused(trained, tmp_path):
     with pytest.raises(ValueError, match="untrained"):
         load_next_recall(untrained)
     assert load_next_recall(untrained, allow_untrained=True).training is None
+
+
+# ----------------------------------------------------------------------------- comparison and attention
+
+
+def test_cmr_decision_log_probabilities_sum_to_cmrlab_log_likelihood():
+    from cmrlab.neural.comparison import cmr_decision_log_probabilities
+
+    rows = np.array([[3, -1, 1, 3, 2, 0], [0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 0]])
+    per_decision = cmr_decision_log_probabilities(cmrlab.DEFAULT_PARAMETERS, rows, 5)
+    assert per_decision.shape == (3, 6)
+    expected = [float(cmrlab.log_likelihood(cmrlab.DEFAULT_PARAMETERS, row[None], 5)) for row in rows]
+    np.testing.assert_allclose(per_decision.sum(axis=1), expected, rtol=1e-5)
+    assert per_decision[0, 4] == 0 and per_decision[2, 5] == 0  # after the stop; the forced stop scores log 1
+
+
+def test_breakdown_splits_the_score_by_kind_of_decision():
+    from cmrlab.neural.comparison import breakdown, n_events, per_event
+
+    rows = np.array([[2, 1, 0], [0, 0, 0]])
+    log_p = np.array([[-1.0, -2.0, -3.0, 0.0], [-4.0, 0.0, 0.0, 0.0]])
+    parts = breakdown(log_p, rows, 3)
+    assert parts["first recall"] == {"events": 1, "nats": -1.0}
+    assert parts["later recalls"] == {"events": 1, "nats": -2.0}
+    assert parts["stop"] == {"events": 2, "nats": -3.5}
+    assert parts["all"] == {"events": 4, "nats": -2.5}
+    assert n_events(rows, 3) == 4 and per_event(-10.0, rows, 3) == -2.5
+    with pytest.raises(ValueError, match="shape"):
+        breakdown(log_p[:, :3], rows, 3)
+
+
+def test_model_decision_log_probabilities_sum_to_its_log_likelihoods(tiny):
+    rows = np.array([[3, 1, 0, 0], [0, 0, 0, 0], [4, 3, 2, 1]])
+    per_decision = tiny.decision_log_probabilities(rows, 4)
+    assert per_decision.shape == (3, 5)
+    np.testing.assert_allclose(per_decision.sum(axis=1), tiny.trial_log_likelihoods(rows, 4), atol=1e-6)
+    assert per_decision[2, 4] == pytest.approx(0.0, abs=1e-6)  # stop after all 4 items
+    empty = tiny.decision_log_probabilities(np.zeros((0, 4), int), 4)
+    assert empty.shape == (0, 5) and tiny.log_likelihood(np.zeros((0, 4), int), 4) == 0.0
+
+
+def test_split_subjects_is_a_fixed_partition():
+    from cmrlab.neural.comparison import split_subjects
+
+    train, test = split_subjects(np.repeat(np.arange(10, 20), 3), 7, seed=0)
+    assert len(train) == 7 and len(test) == 3 and not set(train) & set(test)
+    assert sorted(np.concatenate([train, test])) == list(range(10, 20))
+    again = split_subjects(np.arange(10, 20), 7, seed=0)
+    np.testing.assert_array_equal(train, again[0])
+    with pytest.raises(ValueError, match="n_train"):
+        split_subjects(np.arange(5), 5)
+
+
+def test_cmr_context_similarity_matches_the_float64_reference():
+    from cmrlab.neural.attention import by_lag, cmr_context_similarity
+    from reference import ReferenceCMR, norm
+
+    L = 6
+    model = ReferenceCMR(L, cmrlab.DEFAULT_PARAMETERS)
+    contexts = []
+    for item in range(1, L + 1):
+        model.study(item)
+        contexts.append(model.c.copy())
+    expected = np.array([[norm(model.mfc[j]) @ contexts[i] for i in range(L)] for j in range(L)])
+    similarity = cmr_context_similarity(cmrlab.DEFAULT_PARAMETERS, L)
+    np.testing.assert_allclose(similarity, expected, atol=1e-5)
+    profile = by_lag(similarity)
+    assert profile.shape == (2 * L - 1,) and np.argmax(profile) == L - 1  # strongest at lag 0 (the item itself)
+    assert profile[L] > profile[L - 2]  # forward asymmetry: lag +1 above lag -1
+
+
+def test_by_lag_averages_diagonals():
+    from cmrlab.neural.attention import by_lag
+
+    matrix = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [np.nan, np.nan, np.nan]])
+    np.testing.assert_allclose(by_lag(matrix), [np.nan, 4.0, 3.0, 4.0, 3.0], equal_nan=True)
+    np.testing.assert_allclose(by_lag(np.stack([matrix, matrix]))[1], by_lag(matrix), equal_nan=True)
+
+
+def test_attention_to_study_averages_the_maps_over_recalls(tiny):
+    from cmrlab.neural.attention import attention_to_study
+
+    rows = np.array([[2, 3, 0], [3, -1, 1], [0, 0, 0]])
+    result = attention_to_study(tiny, rows, 3)
+    assert result.shape == (TINY.depth, TINY.heads, 3, 3)
+    maps = tiny.attention(rows, 3)
+    M = TINY.max_list_length
+    # item 3 is recalled as list 0's 2nd recall and list 1's 1st (the intrusion is removed)
+    expected = (maps[0, :, :, M + 2, :3] + maps[1, :, :, M + 1, :3]) / 2
+    np.testing.assert_allclose(result[:, :, 2], expected, atol=1e-6)
+    np.testing.assert_allclose(result[:, :, 1], maps[0, :, :, M + 1, :3], atol=1e-6)
+    assert np.isnan(result[:, :, 0]).sum() == 0 and (result <= 1 + 1e-6).all()

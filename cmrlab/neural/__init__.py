@@ -15,6 +15,7 @@ Files, one concept each:
     serialization.py  save and load one file
     baselines.py      serial-position and lag-CRP Markov-chain baselines
     comparison.py     the held-out comparison's helpers and saved results
+    attention.py      attention after a recall, next to CMR's retrieved context
 """
 
 from cmrlab.neural.baselines import LagCRPBaseline, SerialPositionBaseline

@@ -31,10 +31,12 @@ class EncodedLists(NamedTuple):
     Attributes:
         outcomes: int32 ``(n, M + 1)``: the valid recalls in order, then 0 (the stop) and 0 padding.
         list_length: int32 ``(n,)`` items studied in each list (``L <= M``).
+        condition: int32 ``(n,)`` index of each list's study condition (0 if the network has none).
     """
 
     outcomes: jax.Array
     list_length: jax.Array
+    condition: jax.Array
 
     @property
     def n_recalls(self) -> jax.Array:
@@ -60,7 +62,33 @@ def check_list_length(list_length, max_list_length: int) -> int:
     return int(list_length)
 
 
-def encode_recalls(recalls, list_length: int, max_list_length: int) -> EncodedLists:
+def condition_indices(condition, conditions: tuple[str, ...], n_lists: int) -> np.ndarray:
+    """``(n_lists,)`` int32 indices of study conditions into the network's ``conditions``.
+
+    Args:
+        condition: ``None`` (the network's first condition, or its only one),
+            one name for every list, or a sequence of ``n_lists`` names.
+        conditions: the names the network was built with (``()``: none).
+
+    Raises:
+        ValueError: a name the network does not know, a condition given to a
+            network without conditions, or a sequence of the wrong length.
+    """
+    if condition is None:
+        return np.zeros(n_lists, np.int32)
+    if not conditions:
+        raise ValueError("this network was trained without study conditions; call it without `condition`.")
+    names = np.full(n_lists, condition) if isinstance(condition, str) else np.asarray(condition)
+    if names.shape != (n_lists,):
+        raise ValueError(f"condition must be one name or one per list ({n_lists}), got shape {names.shape}.")
+    unknown = sorted(set(names.tolist()) - set(conditions))
+    if unknown:
+        raise ValueError(f"unknown study condition(s) {unknown}; this network knows {list(conditions)}.")
+    lookup = {name: index for index, name in enumerate(conditions)}
+    return np.array([lookup[name] for name in names.tolist()], np.int32)
+
+
+def encode_recalls(recalls, list_length: int, max_list_length: int, condition=0) -> EncodedLists:
     """Encode a recall matrix for a network built for lists of up to ``max_list_length`` items.
 
     Args:
@@ -69,6 +97,8 @@ def encode_recalls(recalls, list_length: int, max_list_length: int) -> EncodedLi
             :func:`cmrlab.check_recalls`: any other code is an error).
         list_length: ``L``, at most ``max_list_length``.
         max_list_length: ``M`` of the network.
+        condition: study-condition index of every list, or ``(n_lists,)`` indices
+            (see :func:`condition_indices`).
 
     Returns:
         :class:`EncodedLists` with ``outcomes`` ``(n_lists, M + 1)``.
@@ -77,12 +107,8 @@ def encode_recalls(recalls, list_length: int, max_list_length: int) -> EncodedLi
     clean = clean_recalls(recalls, L)  # raises a clear error for codes outside -1..L
     outcomes = np.zeros((clean.shape[0], max_list_length + 1), np.int32)
     outcomes[:, : clean.shape[1]] = clean
-    return EncodedLists(jnp.asarray(outcomes), jnp.full(clean.shape[0], L, jnp.int32))
-
-
-def concatenate(parts: list[EncodedLists]) -> EncodedLists:
-    """Join encoded lists (e.g. of several list lengths) into one set."""
-    return EncodedLists(*(jnp.concatenate(column) for column in zip(*parts)))
+    condition = np.broadcast_to(np.asarray(condition, np.int32), (clean.shape[0],))
+    return EncodedLists(jnp.asarray(outcomes), jnp.full(clean.shape[0], L, jnp.int32), jnp.asarray(condition))
 
 
 def scored(outcomes: jax.Array) -> jax.Array:

@@ -9,9 +9,12 @@ built for) is read as a sequence of ``S = 2 M + 1`` tokens:
     token       study item 1..M   recall start    recall 1 .. recall M
                 (k >= L: padding, never attended)  (after a stop: "none")
 
-Each token is the sum of three learned embeddings (item ``0..M``, where 0 is
-"none"; role: study / start / recall; absolute position ``0..S-1``). A stack
-of pre-norm blocks follows,
+Each token is the sum of learned embeddings: item ``0..M`` (0 is "none"),
+role (study / start / recall), absolute position ``0..S-1`` and, on study
+tokens, the list's study condition (e.g. the encoding task of Healey & Kahana
+2014: a task done at each study event is part of that event; a network
+built with ``conditions=()`` has a single condition). A stack of pre-norm
+blocks follows,
 
 .. code-block:: text
 
@@ -54,6 +57,8 @@ class NetworkConfig(NamedTuple):
         heads: attention heads per block (must divide ``width``).
         mlp_width: hidden width of each block's MLP.
         dropout: dropout rate in training (attention weights, attention and MLP outputs).
+        conditions: names of the study conditions the network tells apart (one
+            embedding each; the first is the default), or ``()`` for none.
     """
 
     max_list_length: int = 16
@@ -62,6 +67,7 @@ class NetworkConfig(NamedTuple):
     heads: int = 4
     mlp_width: int = 64
     dropout: float = 0.0
+    conditions: tuple[str, ...] = ()
 
     def check(self) -> "NetworkConfig":
         for name in ("max_list_length", "width", "depth", "heads", "mlp_width"):
@@ -72,7 +78,15 @@ class NetworkConfig(NamedTuple):
             raise ValueError(f"NetworkConfig.heads ({self.heads}) must divide width ({self.width}).")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"NetworkConfig.dropout must be in [0, 1), got {self.dropout!r}.")
-        return self
+        if isinstance(self.conditions, str) or not all(isinstance(c, str) for c in self.conditions):
+            raise ValueError(f"NetworkConfig.conditions must be a sequence of names, got {self.conditions!r}.")
+        if len(set(self.conditions)) != len(self.conditions):
+            raise ValueError(f"NetworkConfig.conditions holds a name twice: {list(self.conditions)}.")
+        return self._replace(conditions=tuple(self.conditions))
+
+    @property
+    def n_conditions(self) -> int:
+        return max(1, len(self.conditions))
 
     @property
     def sequence_length(self) -> int:
@@ -127,9 +141,10 @@ class Block(eqx.Module):
 class NextRecallNetwork(eqx.Module):
     """The causal transformer (a PyTree of equinox layers). See the module docstring.
 
-    Call it on one list: ``network(outcomes, list_length)`` with ``outcomes``
-    int ``(M + 1,)`` (the recall outcomes in order, 0-padded: item codes, then
-    0 for the stop; anything after the first 0 is ignored) returns
+    Call it on one list: ``network(outcomes, list_length, condition)`` with
+    ``outcomes`` int ``(M + 1,)`` (the recall outcomes in order, 0-padded: item
+    codes, then 0 for the stop; anything after the first 0 is ignored) and
+    ``condition`` the index of the list's study condition (default 0) returns
     ``(M + 1, M + 1)`` log-probabilities: row ``t`` = decision ``t``, column 0 =
     stop, column ``i`` = item ``i``, ``-inf`` where not allowed. Batch with
     ``jax.vmap``.
@@ -139,19 +154,21 @@ class NextRecallNetwork(eqx.Module):
     item_embedding: eqx.nn.Embedding
     role_embedding: eqx.nn.Embedding
     position_embedding: eqx.nn.Embedding
+    condition_embedding: eqx.nn.Embedding
     blocks: tuple[Block, ...]
     final_norm: eqx.nn.LayerNorm
     head: eqx.nn.Linear
 
     def __init__(self, config: NetworkConfig = NetworkConfig(), *, key):
         config = NetworkConfig(*config).check()
-        keys = jax.random.split(key, config.depth + 4)
+        keys = jax.random.split(key, config.depth + 5)
         M, S = config.max_list_length, config.sequence_length
         self.config = config
         self.item_embedding = eqx.nn.Embedding(M + 1, config.width, key=keys[0])
         self.role_embedding = eqx.nn.Embedding(3, config.width, key=keys[1])
         self.position_embedding = eqx.nn.Embedding(S, config.width, key=keys[2])
-        self.blocks = tuple(Block(config, key=k) for k in keys[4:])
+        self.condition_embedding = eqx.nn.Embedding(config.n_conditions, config.width, key=keys[4])
+        self.blocks = tuple(Block(config, key=k) for k in keys[5:])
         self.final_norm = eqx.nn.LayerNorm(config.width)
         self.head = eqx.nn.Linear(config.width, M + 1, key=keys[3])
 
@@ -174,18 +191,21 @@ class NextRecallNetwork(eqx.Module):
         causal = jnp.tril(jnp.ones((S, S), bool))
         return causal & (real[None, :] | jnp.eye(S, dtype=bool))
 
-    def embed(self, outcomes, list_length) -> jax.Array:
+    def embed(self, outcomes, list_length, condition=0) -> jax.Array:
+        """``(S, width)`` the token embeddings; the condition's is added to the study tokens."""
         items, roles, _ = self.tokens(outcomes, list_length)
         positions = jnp.arange(self.config.sequence_length)
+        study = (roles == STUDY)[:, None]
         return (jax.vmap(self.item_embedding)(items) + jax.vmap(self.role_embedding)(roles)
-                + jax.vmap(self.position_embedding)(positions))
+                + jax.vmap(self.position_embedding)(positions)
+                + jnp.where(study, self.condition_embedding(jnp.asarray(condition, jnp.int32))[None, :], 0.0))
 
     # ----------------------------------------------------------------- forward
 
-    def __call__(self, outcomes, list_length, *, key=None, inference: bool = True) -> jax.Array:
+    def __call__(self, outcomes, list_length, condition=0, *, key=None, inference: bool = True) -> jax.Array:
         M = self.config.max_list_length
         mask = self.attention_mask(list_length)
-        x = self.embed(outcomes, list_length)
+        x = self.embed(outcomes, list_length, condition)
         keys = (None,) * len(self.blocks) if key is None else jax.random.split(key, len(self.blocks))
         for block, block_key in zip(self.blocks, keys):
             x = block(x, mask, key=block_key, inference=inference)
@@ -194,10 +214,10 @@ class NextRecallNetwork(eqx.Module):
         allowed = allowed_outcomes(outcomes, list_length, M)
         return jax.nn.log_softmax(jnp.where(allowed, logits, -jnp.inf), axis=-1)
 
-    def attention_weights(self, outcomes, list_length) -> jax.Array:
+    def attention_weights(self, outcomes, list_length, condition=0) -> jax.Array:
         """``(depth, heads, S, S)`` attention weights of every block on one list (no dropout)."""
         mask = self.attention_mask(list_length)
-        x = self.embed(outcomes, list_length)
+        x = self.embed(outcomes, list_length, condition)
         weights = []
         for block in self.blocks:
             weights.append(block.attention_weights(x, mask))

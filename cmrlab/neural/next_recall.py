@@ -10,12 +10,17 @@ so that numbers compare directly with CMR's:
   ``i`` = item ``i`` (0 once recalled), as ``CMR.outcome_probabilities``.
 * ``model.simulate(key, L, n_trials)`` is a recall matrix like ``cmrlab.simulate``'s.
 
+A network built with study conditions (``NetworkConfig.conditions``, e.g. the
+encoding tasks of Healey & Kahana 2014) takes ``condition=`` in each call:
+one name, or one per list; by default its first condition.
+
 Every computation is a module-level function compiled once per shape
 (``eqx.filter_jit``), so calling them thousands of times does not grow memory.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import equinox as eqx
@@ -23,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cmrlab.neural.encoding import EncodedLists, check_list_length, encode_recalls, scored
+from cmrlab.neural.encoding import EncodedLists, check_list_length, condition_indices, encode_recalls, scored
 from cmrlab.neural.network import NetworkConfig, NextRecallNetwork
 
 CHUNK = 512
@@ -86,18 +91,23 @@ class NextRecallModel(eqx.Module):
 
     # ----------------------------------------------------------------- likelihood
 
-    def trial_log_likelihoods(self, recalls, list_length: int) -> np.ndarray:
-        """``(n_trials,)`` float64 per-list log-likelihoods (conventions of :meth:`log_likelihood`)."""
-        return trial_log_likelihoods(self.network, encode_recalls(recalls, list_length, self.max_list_length))
+    def encode(self, recalls, list_length: int, condition=None) -> EncodedLists:
+        """A recall matrix as this network reads it (validated; see :func:`~cmrlab.neural.encode_recalls`)."""
+        lists = encode_recalls(recalls, list_length, self.max_list_length)
+        n = int(lists.outcomes.shape[0])
+        return lists._replace(condition=jnp.asarray(condition_indices(condition, self.config.conditions, n)))
 
-    def decision_log_probabilities(self, recalls, list_length: int) -> np.ndarray:
+    def trial_log_likelihoods(self, recalls, list_length: int, condition=None) -> np.ndarray:
+        """``(n_trials,)`` float64 per-list log-likelihoods (conventions of :meth:`log_likelihood`)."""
+        return trial_log_likelihoods(self.network, self.encode(recalls, list_length, condition))
+
+    def decision_log_probabilities(self, recalls, list_length: int, condition=None) -> np.ndarray:
         """``(n_trials, L + 1)`` float64 ``log P`` of each decision (0 after the list's stop); rows sum
         to :meth:`trial_log_likelihoods`."""
-        L = check_list_length(list_length, self.max_list_length)
-        lists = encode_recalls(recalls, L, self.max_list_length)
-        return _chunked(_chunk_decision_log_probabilities, self.network, lists)[:, : L + 1]
+        lists = self.encode(recalls, list_length, condition)
+        return _chunked(_chunk_decision_log_probabilities, self.network, lists)[:, : int(list_length) + 1]
 
-    def log_likelihood(self, recalls, list_length: int) -> float:
+    def log_likelihood(self, recalls, list_length: int, condition=None) -> float:
         """Total log-likelihood of a recall matrix, with ``cmrlab.log_likelihood``'s conventions.
 
         .. math::
@@ -111,13 +121,14 @@ class NextRecallModel(eqx.Module):
         Args:
             recalls: int ``(n_trials, max_recalls)``: ``1..L``, ``0`` padding, ``-1`` intrusions.
             list_length: ``L`` (at most the network's ``max_list_length``).
+            condition: the lists' study condition(s), for a network built with conditions.
 
         Returns:
             A Python float (summed in float64 over per-list float32 values).
         """
-        return float(np.sum(self.trial_log_likelihoods(recalls, list_length)))
+        return float(np.sum(self.trial_log_likelihoods(recalls, list_length, condition)))
 
-    def outcome_probabilities(self, recalled, list_length: int) -> np.ndarray:
+    def outcome_probabilities(self, recalled, list_length: int, condition=None) -> np.ndarray:
         """``(L + 1,)`` probabilities of the next outcome after the recalls ``recalled`` (in order).
 
         Index 0 = stop, ``i`` = item ``i``; items already recalled get 0; after all
@@ -131,12 +142,13 @@ class NextRecallModel(eqx.Module):
             raise ValueError(f"recalled holds a repeat: {recalled.tolist()}; each item can be recalled once.")
         outcomes = np.zeros(self.max_list_length + 1, np.int32)
         outcomes[: recalled.size] = recalled
-        log_p = _decision_log_probabilities(self.network, jnp.asarray(outcomes), jnp.int32(L))
+        index = condition_indices(condition, self.config.conditions, 1)[0]
+        log_p = _decision_log_probabilities(self.network, jnp.asarray(outcomes), jnp.int32(L), jnp.int32(index))
         return np.exp(np.asarray(log_p[recalled.size, : L + 1], np.float64))
 
     # ----------------------------------------------------------------- simulation
 
-    def simulate(self, key, list_length: int, n_trials: int) -> jax.Array:
+    def simulate(self, key, list_length: int, n_trials: int, condition=None) -> jax.Array:
         """Sample ``n_trials`` recall sequences of lists of ``list_length`` items.
 
         Outcome ``t`` is drawn from the network's distribution given the recalls
@@ -151,23 +163,25 @@ class NextRecallModel(eqx.Module):
         L = check_list_length(list_length, self.max_list_length)
         if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
             raise ValueError(f"n_trials must be a positive int, got {n_trials!r}.")
-        return _simulate(self.network, key, L, int(n_trials))
+        if condition is not None and not isinstance(condition, str):
+            raise ValueError(f"simulate takes one condition name, got {condition!r}.")
+        index = condition_indices(condition, self.config.conditions, 1)[0]
+        return _simulate(self.network, key, L, int(n_trials), jnp.int32(index))
 
     # ----------------------------------------------------------------- attention
 
-    def attention(self, recalls, list_length: int) -> np.ndarray:
+    def attention(self, recalls, list_length: int, condition=None) -> np.ndarray:
         """Attention weights ``(n_trials, depth, heads, S, S)`` on each list (``S = 2 M + 1``).
 
         Token layout (:mod:`cmrlab.neural.network`): positions ``0..M-1`` study
         items ``1..M``, ``M`` the recall start, ``M + 1 + t`` the ``t``-th valid
         recall. Row ``M + t`` is what the network looks at when it makes decision ``t``.
         """
-        encoded = encode_recalls(recalls, list_length, self.max_list_length)
-        return np.asarray(_attention(self.network, encoded))
+        return np.asarray(_attention(self.network, self.encode(recalls, list_length, condition)))
 
     # ----------------------------------------------------------------- files
 
-    def save(self, path) -> "Path":  # noqa: F821
+    def save(self, path) -> Path:
         """Write the model to one file (see :func:`cmrlab.neural.save_next_recall`)."""
         from cmrlab.neural.serialization import save_next_recall
 
@@ -193,14 +207,14 @@ def decision_log_probabilities(network: NextRecallNetwork, lists: EncodedLists, 
     n = lists.outcomes.shape[0]
     keys = jax.random.split(key, n) if key is not None else None
 
-    def one(outcomes, list_length, one_key):
-        log_p = network(outcomes, list_length, key=one_key, inference=inference)  # (M+1, M+1)
+    def one(outcomes, list_length, condition, one_key):
+        log_p = network(outcomes, list_length, condition, key=one_key, inference=inference)  # (M+1, M+1)
         chosen = jnp.take_along_axis(log_p, outcomes[:, None], axis=1)[:, 0]
         return jnp.where(scored(outcomes), chosen, 0.0)
 
     if keys is None:
-        return jax.vmap(lambda o, length: one(o, length, None))(lists.outcomes, lists.list_length)
-    return jax.vmap(one)(lists.outcomes, lists.list_length, keys)
+        return jax.vmap(lambda o, length, c: one(o, length, c, None))(*lists)
+    return jax.vmap(one)(*lists, keys)
 
 
 def list_log_likelihoods(network: NextRecallNetwork, lists: EncodedLists, *, key=None,
@@ -223,7 +237,8 @@ def _chunked(function, network: NextRecallNetwork, lists: EncodedLists) -> np.nd
     """Apply a compiled ``function(network, chunk)`` :data:`CHUNK` lists at a time (one compiled shape)."""
     n = int(lists.outcomes.shape[0])
     if n == 0:  # no lists: run one empty list to learn the output's shape
-        lists = EncodedLists(jnp.zeros((1,) + lists.outcomes.shape[1:], jnp.int32), jnp.ones(1, jnp.int32))
+        lists = EncodedLists(jnp.zeros((1,) + lists.outcomes.shape[1:], jnp.int32), jnp.ones(1, jnp.int32),
+                             jnp.zeros(1, jnp.int32))
     parts = []
     for first in range(0, max(n, 1), CHUNK):
         index = np.arange(first, first + CHUNK)
@@ -240,23 +255,24 @@ def trial_log_likelihoods(network: NextRecallNetwork, lists: EncodedLists) -> np
 
 
 @eqx.filter_jit
-def _decision_log_probabilities(network: NextRecallNetwork, outcomes, list_length):
-    return network(outcomes, list_length)
+def _decision_log_probabilities(network: NextRecallNetwork, outcomes, list_length, condition):
+    return network(outcomes, list_length, condition)
 
 
 @eqx.filter_jit
 def _attention(network: NextRecallNetwork, lists: EncodedLists):
-    return jax.vmap(network.attention_weights)(lists.outcomes, lists.list_length)
+    return jax.vmap(network.attention_weights)(*lists)
 
 
 @eqx.filter_jit
-def _simulate(network: NextRecallNetwork, key, list_length: int, n_trials: int) -> jax.Array:
+def _simulate(network: NextRecallNetwork, key, list_length: int, n_trials: int, condition) -> jax.Array:
     M = network.config.max_list_length
     lengths = jnp.full(n_trials, list_length, jnp.int32)
+    conditions = jnp.full(n_trials, condition, jnp.int32)
 
     def step(carry, t):
         outcomes, stopped = carry
-        log_p = jax.vmap(network)(outcomes, lengths)  # (n, M+1, M+1); row t sees outcomes[:t] only
+        log_p = jax.vmap(network)(outcomes, lengths, conditions)  # (n, M+1, M+1); row t sees outcomes[:t] only
         row = jax.lax.dynamic_index_in_dim(log_p, t, axis=1, keepdims=False)
         choice = jax.random.categorical(jax.random.fold_in(key, t), row, axis=-1).astype(jnp.int32)
         choice = jnp.where(stopped, 0, choice)

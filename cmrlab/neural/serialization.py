@@ -99,7 +99,7 @@ def load_next_recall(path, *, allow_untrained: bool = False) -> NextRecallModel:
     header_line, _, payload = rest.partition(b"\n")
     try:
         header = json.loads(header_line)
-        config = NetworkConfig(**header["config"]).check()
+        config = NetworkConfig(**{**header["config"], "conditions": tuple(header["config"].get("conditions", ()))}).check()
         size, checksum = int(header["weights_bytes"]), str(header["sha256"])
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path}: damaged header ({error}).") from None

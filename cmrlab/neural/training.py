@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cmrlab.neural.encoding import EncodedLists, check_list_length, encode_recalls
+from cmrlab.neural.encoding import EncodedLists, check_list_length, condition_indices, encode_recalls
 from cmrlab.neural.network import NetworkConfig, NextRecallNetwork
 from cmrlab.neural.next_recall import NextRecallModel, TrainingRecord, list_log_likelihoods, trial_log_likelihoods
 
@@ -140,7 +140,8 @@ def split_validation(subject: np.ndarray, fraction: float, key) -> np.ndarray:
 
 
 def train_next_recall(dataset, *, key, config: NetworkConfig | None = None,
-                      settings: TrainSettings = TrainSettings(), progress: bool = True) -> NextRecallModel:
+                      settings: TrainSettings = TrainSettings(), conditions=None,
+                      progress: bool = True) -> NextRecallModel:
     """Train a next-recall transformer on the lists of a dataset.
 
     Args:
@@ -152,6 +153,11 @@ def train_next_recall(dataset, *, key, config: NetworkConfig | None = None,
         config: the network's shape (:class:`NetworkConfig`); by default one
             built for the dataset's list length.
         settings: :class:`TrainSettings`.
+        conditions: names of study conditions (values of ``dataset.condition``)
+            the network should tell apart, the first being the default of later
+            calls, e.g. ``("no task", "task 0", "task 1", "task 2")`` for Healey
+            & Kahana (2014); every list's condition must be one of them. ``None``:
+            one condition for all lists (or those of ``config``).
         progress: show a progress bar with the training and validation loss.
 
     Returns:
@@ -169,12 +175,21 @@ def train_next_recall(dataset, *, key, config: NetworkConfig | None = None,
     for attribute in ("recalls", "subject", "list_length"):
         if not hasattr(dataset, attribute):
             raise TypeError(f"dataset must be a cmrlab RecallDataset (with .{attribute}), got {type(dataset).__name__}.")
-    config = NetworkConfig(*(config or NetworkConfig(max_list_length=int(dataset.list_length)))).check()
+    config = NetworkConfig(*(config or NetworkConfig(max_list_length=int(dataset.list_length))))
+    if conditions is not None:
+        config = config._replace(conditions=tuple(conditions))
+    config = config.check()
     check_list_length(dataset.list_length, config.max_list_length)
     subject = np.asarray(dataset.subject)
     if subject.shape[0] < 2:
         raise ValueError(f"need at least 2 lists to train (one for validation), got {subject.shape[0]}.")
-    lists = encode_recalls(dataset.recalls, dataset.list_length, config.max_list_length)
+    condition = None
+    if config.conditions:
+        if not hasattr(dataset, "condition"):
+            raise TypeError("conditions were given but the dataset has no .condition column.")
+        condition = np.asarray(dataset.condition).astype(str)
+    lists = encode_recalls(dataset.recalls, dataset.list_length, config.max_list_length,
+                           condition_indices(condition, config.conditions, subject.shape[0]))
 
     init_key, split_key, order_key, dropout_key = jax.random.split(key, 4)
     held_out = split_validation(subject, settings.validation_fraction, split_key)
