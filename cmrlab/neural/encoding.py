@@ -107,8 +107,9 @@ def encode_recalls(recalls, list_length: int, max_list_length: int, condition=0)
     clean = clean_recalls(recalls, L)  # raises a clear error for codes outside -1..L
     outcomes = np.zeros((clean.shape[0], max_list_length + 1), np.int32)
     outcomes[:, : clean.shape[1]] = clean
-    condition = np.broadcast_to(np.asarray(condition, np.int32), (clean.shape[0],))
-    return EncodedLists(jnp.asarray(outcomes), jnp.full(clean.shape[0], L, jnp.int32), jnp.asarray(condition))
+    condition = np.broadcast_to(np.asarray(condition, np.int32), (clean.shape[0],)).copy()
+    # NumPy arrays: batches and chunks are gathered on the host, so no JAX op is compiled per data size
+    return EncodedLists(outcomes, np.full(clean.shape[0], L, np.int32), condition)
 
 
 def scored(outcomes: jax.Array) -> jax.Array:

@@ -95,7 +95,7 @@ class NextRecallModel(eqx.Module):
         """A recall matrix as this network reads it (validated; see :func:`~cmrlab.neural.encode_recalls`)."""
         lists = encode_recalls(recalls, list_length, self.max_list_length)
         n = int(lists.outcomes.shape[0])
-        return lists._replace(condition=jnp.asarray(condition_indices(condition, self.config.conditions, n)))
+        return lists._replace(condition=condition_indices(condition, self.config.conditions, n))
 
     def trial_log_likelihoods(self, recalls, list_length: int, condition=None) -> np.ndarray:
         """``(n_trials,)`` float64 per-list log-likelihoods (conventions of :meth:`log_likelihood`)."""
@@ -235,10 +235,11 @@ def _chunk_decision_log_probabilities(network: NextRecallNetwork, lists: Encoded
 
 def _chunked(function, network: NextRecallNetwork, lists: EncodedLists) -> np.ndarray:
     """Apply a compiled ``function(network, chunk)`` :data:`CHUNK` lists at a time (one compiled shape)."""
+    lists = EncodedLists(*(np.asarray(column) for column in lists))  # gathered on the host below
     n = int(lists.outcomes.shape[0])
     if n == 0:  # no lists: run one empty list to learn the output's shape
-        lists = EncodedLists(jnp.zeros((1,) + lists.outcomes.shape[1:], jnp.int32), jnp.ones(1, jnp.int32),
-                             jnp.zeros(1, jnp.int32))
+        lists = EncodedLists(np.zeros((1,) + lists.outcomes.shape[1:], np.int32), np.ones(1, np.int32),
+                             np.zeros(1, np.int32))
     parts = []
     for first in range(0, max(n, 1), CHUNK):
         index = np.arange(first, first + CHUNK)

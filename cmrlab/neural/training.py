@@ -202,7 +202,7 @@ def train_next_recall(dataset, *, key, config: NetworkConfig | None = None,
 
     network = NextRecallNetwork(config, key=init_key)
     opt_state = optimizer(settings).init(eqx.filter(network, eqx.is_inexact_array))
-    validation_events = float(jnp.sum(validation.n_events))
+    validation_events = float(np.sum(validation.outcomes > 0) + validation.outcomes.shape[0])
 
     def validation_loss(network):
         return -float(np.sum(trial_log_likelihoods(network, validation))) / validation_events
