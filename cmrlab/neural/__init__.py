@@ -18,6 +18,7 @@ Files, one concept each:
     attention.py      attention after a recall, next to CMR's retrieved context
 """
 
+from cmrlab.neural import attention, comparison
 from cmrlab.neural.baselines import LagCRPBaseline, SerialPositionBaseline
 from cmrlab.neural.encoding import EncodedLists, encode_recalls
 from cmrlab.neural.network import NetworkConfig, NextRecallNetwork
@@ -34,6 +35,8 @@ __all__ = [
     "SerialPositionBaseline",
     "TrainSettings",
     "TrainingRecord",
+    "attention",
+    "comparison",
     "encode_recalls",
     "load_next_recall",
     "save_next_recall",
