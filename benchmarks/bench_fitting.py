@@ -1,50 +1,137 @@
-"""Fitting speed and quality on Healey & Kahana (2014) no-task lists.
+"""How reliable and how fast is ``cmrlab.fit``? The measurements behind its defaults.
 
-    JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py [--all]
+    JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py reliability [--keys 8]
+    JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py table [--keys 2]
+    JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py memory [--fits 2000]
 
-Subject 63 with each method (3 keys, times after compilation), then with
-``--all`` every one of the 126 subjects via ``fit_subjects``. On a 2-core CPU,
-``XLA_FLAGS=--xla_force_host_platform_device_count=2`` gives JAX two CPU
-devices and fit_subjects shards the subjects over both cores.
+``reliability``: Healey & Kahana (2014) subjects 63 and 64 (issue 13) and ten
+others drawn once with ``numpy.random.default_rng(13)``; every subject fitted
+with ``--keys`` keys by the default ``fit``. For each subject: the best value
+any search found (this run's searches and the reference values passed with
+``--best``), how many keys ended within 0.5 of it, the worst key, the median
+seconds per fit after compilation.
+
+``table``: ``fit_subjects`` on all 126 subjects with ``--keys`` different keys:
+seconds, how many subjects agree across keys within 0.5, how many subjects'
+searches agreed internally.
+
+``memory``: ``--fits`` small fits in one process; mappings (``/proc/self/maps``)
+and resident memory every 10% of the way.
 """
 
+from __future__ import annotations
+
 import argparse
-import os
+import json
+import platform
 import statistics
+import subprocess
 import time
+import warnings
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+import jax
+import numpy as np
 
-import jax  # noqa: E402
+import cmrlab
+from cmrlab.datasets import load_healey_kahana2014
+from cmrlab.fitting import FitWarning
+from cmrlab.search import MultistartSettings
 
-from cmrlab.datasets import load_healey_kahana2014  # noqa: E402
-from cmrlab.fitting import fit, fit_subjects  # noqa: E402
+ISSUE_SUBJECTS = (63, 64)
+ISSUE_BEST = {63: -691.75, 64: -480.56}  # best values reported in issue 13 (64 searches)
 
-PUBLISHED = -694.93  # jaxcmr's published fit of subject 63, evaluated under the spec
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{model}, {jax.device_count()} JAX device(s), jax {jax.__version__}, Python {platform.python_version()}"
+
+
+def other_subjects(data, n: int = 10) -> list[int]:
+    rng = np.random.default_rng(13)
+    candidates = [int(s) for s in data.subjects if s not in ISSUE_SUBJECTS]
+    return sorted(int(s) for s in rng.choice(candidates, n, replace=False))
+
+
+def reliability(args) -> None:
+    data = load_healey_kahana2014(no_task_only=True)
+    subjects = list(ISSUE_SUBJECTS) + other_subjects(data)
+    reference = {**ISSUE_BEST, **{int(k): v for k, v in json.loads(args.best).items()}}
+    warnings.simplefilter("ignore", FitWarning)
+    fit_kwargs = {"searches": args.searches}
+    first = data.for_subject(subjects[0])
+    start = time.perf_counter()
+    cmrlab.fit(first.recalls, 16, key=jax.random.PRNGKey(10**6), **fit_kwargs)
+    print(f"machine: {machine()}\nfirst fit (compilation included): {time.perf_counter() - start:.1f} s\n")
+    print("| subject | best value found | keys within 0.5 | worst key | agreement (median) | s per fit |")
+    print("|---|---|---|---|---|---|")
+    total_ok = total = 0
+    for subject in subjects:
+        recalls = data.for_subject(subject).recalls
+        results = [cmrlab.fit(recalls, 16, key=jax.random.PRNGKey(k), **fit_kwargs) for k in range(args.keys)]
+        values = np.array([r.log_likelihood for r in results])
+        searched = max(max(r.search_values) for r in results)
+        best = max(searched, values.max(), reference.get(subject, -np.inf))
+        ok = int(np.sum(values >= best - 0.5))
+        total_ok += ok
+        total += len(values)
+        agreement = statistics.median(r.agreement / r.searches for r in results)
+        seconds = statistics.median(r.seconds for r in results)
+        print(f"| {subject} | {best:.2f} | {ok}/{len(values)} | {values.min():.2f} | {agreement:.2f} | "
+              f"{seconds:.2f} |", flush=True)
+    print(f"\nall subjects: {total_ok}/{total} fits within 0.5 of the best value found")
+
+
+def table(args) -> None:
+    data = load_healey_kahana2014(no_task_only=True)
+    warnings.simplefilter("ignore", FitWarning)
+    print(f"machine: {machine()}")
+    tables = []
+    for k in range(args.keys):
+        start = time.perf_counter()
+        tables.append(cmrlab.fit_subjects(data, key=jax.random.PRNGKey(k), progress=False))
+        t = tables[-1]
+        print(f"key {k}: {time.perf_counter() - start:.1f} s for {len(t)} subjects; searches agreed for "
+              f"{int(t.converged.sum())}; total log-likelihood {t.log_likelihood.sum():.1f}", flush=True)
+    for k in range(1, len(tables)):
+        gap = np.abs(tables[0].log_likelihood.to_numpy() - tables[k].log_likelihood.to_numpy())
+        print(f"keys 0 and {k}: {int(np.sum(gap <= 0.5))}/{len(gap)} subjects within 0.5 (largest gap {gap.max():.2f})")
+
+
+def memory(args) -> None:
+    import resource
+
+    recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, 16, 40))
+    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2)
+    warnings.simplefilter("ignore", FitWarning)
+    print(f"machine: {machine()}")
+    for i in range(args.fits):
+        cmrlab.fit(recalls, 16, key=jax.random.PRNGKey(i), settings=tiny, searches=2, max_rounds=1)
+        if i % max(1, args.fits // 10) == 0 or i == args.fits - 1:
+            with open("/proc/self/maps") as handle:
+                maps = sum(1 for _ in handle)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"after {i + 1:5d} fits: {maps} mappings, peak resident {rss:.0f} MB", flush=True)
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--all", action="store_true", help="also fit all 126 subjects")
-    parser.add_argument("--methods", default="de,de+gradient,gradient")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("reliability")
+    r.add_argument("--keys", type=int, default=8)
+    r.add_argument("--searches", type=int, default=4)
+    r.add_argument("--best", default="{}", help='reference best values, JSON {"subject": value}')
+    t = sub.add_parser("table")
+    t.add_argument("--keys", type=int, default=2)
+    m = sub.add_parser("memory")
+    m.add_argument("--fits", type=int, default=2000)
     args = parser.parse_args()
-    data = load_healey_kahana2014(no_task_only=True)
-    subject = data.for_subject(63)
-    print(f"jax {jax.__version__}, {len(jax.devices())} device(s); subject 63: {len(subject)} lists; "
-          f"jaxcmr's published fit: {PUBLISHED}")
-    for method in args.methods.split(","):
-        fit(subject.recalls, 16, key=jax.random.PRNGKey(100), method=method)  # compile
-        results = [fit(subject.recalls, 16, key=jax.random.PRNGKey(k), method=method) for k in range(3)]
-        logliks = [round(r.log_likelihood, 2) for r in results]
-        print(f"{method:<12} log-likelihood {logliks}  median {statistics.median(r.seconds for r in results):.2f} s "
-              f"after compilation, {results[0].evaluations} evaluations")
-    if args.all:
-        start = time.perf_counter()
-        table = fit_subjects(data, key=jax.random.PRNGKey(0), progress=False)
-        seconds = time.perf_counter() - start
-        print(f"all {len(table)} subjects: {seconds:.0f} s (compilation included), "
-              f"total log-likelihood {table.log_likelihood.sum():.1f}, "
-              f"{int(table.converged.sum())} converged")
+    {"reliability": reliability, "table": table, "memory": memory}[args.command](args)
 
 
 if __name__ == "__main__":

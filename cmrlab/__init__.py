@@ -25,6 +25,15 @@ from cmrlab.simulation import simulate
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # cmrlab.neural (the transformer, built on equinox) is imported on first use
+    if name == "neural":
+        import importlib
+
+        return importlib.import_module("cmrlab.neural")
+    raise AttributeError(f"module 'cmrlab' has no attribute {name!r}")
+
 __all__ = [
     "CMR",
     "CMRParameters",
@@ -53,6 +62,7 @@ __all__ = [
     "log_likelihood",
     "log_likelihood_function",
     "mean_recalls",
+    "neural",
     "pfr",
     "pnr",
     "simulate",
