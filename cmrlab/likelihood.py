@@ -55,7 +55,7 @@ def _log_likelihood(packed: jax.Array, recalls: jax.Array, list_length: int) -> 
 
 
 def log_likelihood(parameters: Mapping[str, float], recalls, list_length: int) -> jax.Array:
-    """Total log-likelihood of a recall matrix under CMR (``CMR_SPEC.md``).
+    """Total log-likelihood of a recall matrix under CMR (``docs/model.md``).
 
     .. math::
 

@@ -1,6 +1,6 @@
 """Pure CMR dynamics: state in, new state out.
 
-Everything here follows ``CMR_SPEC.md`` line by line. A :class:`CMRState`
+Everything here follows ``docs/model.md`` line by line. A :class:`CMRState`
 holds one list's context, both association matrices and the recall
 bookkeeping; each function returns a new state. :class:`CMR` wraps a state
 and its parameters in the object-style API of the project's seed document

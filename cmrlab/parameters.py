@@ -1,7 +1,7 @@
 """The one place each CMR parameter is declared.
 
 Sliders, fitting bounds, presets and documentation are all generated from
-:data:`PARAMETERS`. Values follow ``CMR_SPEC.md``: the defaults are a rounded
+:data:`PARAMETERS`. Values follow ``docs/model.md``: the defaults are a rounded
 maximum-likelihood fit to Murdock (1962), condition LL20-1s.
 """
 

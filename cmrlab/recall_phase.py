@@ -12,7 +12,7 @@ reads off it:
     s = c . c               ()    squared length (1 up to rounding)
 
 where ``N`` stacks the normalized rows ``norm(M^FC[i])``. Recalling item ``i``
-(``CMR_SPEC.md``: ``c = integrate(c, M^FC[i], beta_rec)``) becomes
+(``docs/model.md``: ``c = integrate(c, M^FC[i], beta_rec)``) becomes
 
 .. code-block:: text
 

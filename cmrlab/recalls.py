@@ -1,4 +1,4 @@
-"""Checking and cleaning recall matrices (``CMR_SPEC.md``, "Recall data").
+"""Checking and cleaning recall matrices (``docs/model.md``, "Recall data").
 
 A recall matrix is an integer array ``(n_trials, max_recalls)``: ``1..L`` =
 serial position recalled, ``0`` = padding (always trailing), ``-1`` =
@@ -69,7 +69,7 @@ class CleanedRecalls(NamedTuple):
 def clean_recalls(recalls, list_length: int, return_counts: bool = False):
     """Remove intrusions and repeats from each row, keeping the order of the rest.
 
-    This is what the likelihood sees (``CMR_SPEC.md``, "Likelihood").
+    This is what the likelihood sees (``docs/model.md``, "Likelihood").
 
     Args:
         recalls: a recall matrix (see :func:`check_recalls`).

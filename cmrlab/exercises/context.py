@@ -27,7 +27,7 @@ def check_context_update(fn, *, seed: int = 0, n_random: int = 16,
                          time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(context, context_input, drift_rate) -> new context`` against cmrlab's.
 
-    The function to write (``CMR_SPEC.md``, "Context integration"):
+    The function to write (``docs/model.md``, "Drifting context"):
 
     .. code-block:: text
 

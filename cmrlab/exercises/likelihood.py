@@ -25,7 +25,7 @@ SPEC_PARAMETERS = {
     "item_support": 1.5, "learning_rate": 0.3, "primacy_scale": 1.0, "primacy_decay": 0.1,
     "stop_probability_scale": 0.05, "stop_probability_growth": 0.2, "choice_sensitivity": 2.0,
 }
-"""The parameters of ``CMR_SPEC.md``'s known answer (total -14.955646 for its two lists)."""
+"""The parameters of ``docs/model.md``'s known answer (total -14.955646 for its two lists)."""
 
 
 def list_log_likelihood(recalls, list_length: int, parameters) -> float:
@@ -37,7 +37,7 @@ def check_list_log_likelihood(fn, *, seed: int = 0, n_random: int = 10,
                               time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(recalls, list_length, parameters) -> float`` against :func:`cmrlab.log_likelihood`.
 
-    The function to write (``CMR_SPEC.md``, "Likelihood"): study the list,
+    The function to write (``docs/model.md``, "Likelihood"): study the list,
     reinstate start context, then walk the recalls in order; intrusions
     (``-1``) and repeats are removed first (the rest keep their order), ``0``
     ends the row. The answer is

@@ -11,7 +11,7 @@ bookkeeping of what was recalled); the model itself is the student's:
   -> (L + 1,)``, the retrieval rule with stopping (as in
   :func:`~cmrlab.exercises.check_outcome_probabilities`).
 
-Recall follows ``CMR_SPEC.md``: reinstate start context with
+Recall follows ``docs/model.md``: reinstate start context with
 ``update_context(context, e_0, start_drift_rate)``, then repeatedly take the
 outcome probabilities (index 0 = stop); after recalling item ``i`` the
 context is ``update_context(context, mfc[i - 1], recall_drift_rate)`` and

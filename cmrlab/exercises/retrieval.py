@@ -45,7 +45,7 @@ def check_outcome_probabilities(fn, *, seed: int = 0, n_random: int = 10,
                                 time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(context, mcf, recallable, recall_count, parameters) -> (L + 1,)`` against cmrlab.
 
-    The function to write (``CMR_SPEC.md``, "Recall"), with ``r =
+    The function to write (``docs/model.md``, "Recall"), with ``r =
     recall_count`` items recalled so far and ``n`` still recallable:
 
     .. code-block:: text

@@ -43,7 +43,7 @@ def studied(list_length: int, parameters) -> tuple[np.ndarray, np.ndarray, np.nd
 def check_study(fn, *, seed: int = 0, n_random: int = 8, time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(list_length, parameters) -> (context, mfc, mcf)`` against cmrlab's study phase.
 
-    The function to write (``CMR_SPEC.md``, "Initial state" and "Study"):
+    The function to write (``docs/model.md``, "Before study" and "Study"):
     start from ``c = e_0``, ``M^FC[i-1, i] = 1 - gamma`` (0 elsewhere),
     ``M^CF[0, :] = 0`` and ``M^CF[j, i] = item_support`` if ``j == i`` else
     ``shared_support``; then for each item ``i = 1..L`` at serial position

@@ -55,7 +55,7 @@ def cmr_context_similarity(parameters: Mapping[str, float], list_length: int) ->
 
     ``c_i`` is the context right after studying item ``i`` (the one ``M^CF``
     learned it with) and ``M^FC`` the item-to-context matrix at the end of
-    study (``CMR_SPEC.md``).
+    study (``docs/model.md``).
     """
     if isinstance(list_length, bool) or not isinstance(list_length, (int, np.integer)) or list_length < 1:
         raise ValueError(f"list_length must be a positive int, got {list_length!r}.")

@@ -1,6 +1,6 @@
 """Recall matrices as the network reads them: one row of outcomes per list.
 
-The likelihood conventions are ``cmrlab.log_likelihood``'s (``CMR_SPEC.md``,
+The likelihood conventions are ``cmrlab.log_likelihood``'s (``docs/model.md``,
 "Likelihood"): intrusions (``-1``) and repeats are removed from each row
 (:func:`cmrlab.clean_recalls`), the remaining recalls keep their order, and
 every list ends with a scored stop. A list with ``n`` valid recalls is ``n + 1``
