@@ -36,6 +36,13 @@ def jupyterlab(notebook_dir: Path = NOTEBOOKS):
 
     Yields the server's base URL; stops the server (by its own process id) on exit.
     """
+    with jupyterlab_on_copy(notebook_dir) as (base, _root):
+        yield base
+
+
+@contextlib.contextmanager
+def jupyterlab_on_copy(notebook_dir: Path = NOTEBOOKS):
+    """Like :func:`jupyterlab`, yielding ``(base URL, folder of the copied notebooks)``."""
     with tempfile.TemporaryDirectory() as tmp:
         root, home = Path(tmp) / "notebooks", Path(tmp) / "home"
         shutil.copytree(notebook_dir, root)
@@ -60,7 +67,7 @@ def jupyterlab(notebook_dir: Path = NOTEBOOKS):
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError("JupyterLab did not start:\n" + (Path(tmp) / "server.log").read_text()[-3000:])
                     time.sleep(0.5)
-            yield base
+            yield base, root
         finally:
             _stop(server, log)
 
@@ -116,6 +123,24 @@ def press_and_time(page, key: str = "ArrowRight", timeout_ms: int = 20_000) -> t
     page.wait_for_function("window.__changed !== null", timeout=timeout_ms)
     elapsed = page.evaluate("window.__changed - window.__pressed")
     return elapsed, old, page.get_attribute(SPC_IMAGE, "src")
+
+
+def edit_first_markdown_cell(page, base: str, notebook: str, addition: str, timeout_ms: int = 120_000) -> None:
+    """Open ``notebook``, append ``addition`` to its first markdown cell with the keyboard, render, save."""
+    page.goto(f"{base}/lab/tree/{notebook}", wait_until="domcontentloaded")
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                           "&& window.jupyterapp.shell.currentWidget.context "
+                           "&& window.jupyterapp.shell.currentWidget.context.isReady", timeout=timeout_ms)
+    cell = page.locator(".jp-MarkdownCell").first
+    cell.wait_for(timeout=timeout_ms)
+    cell.click()
+    page.keyboard.press("Escape")  # command mode on the selected cell
+    page.keyboard.press("Enter")   # edit mode
+    page.keyboard.press("Control+End")
+    page.keyboard.type(addition)
+    page.keyboard.press("Shift+Enter")  # render the markdown
+    page.keyboard.press("Control+s")
+    page.wait_for_function("!window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=timeout_ms)
 
 
 def slider_readout(page) -> str:

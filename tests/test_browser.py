@@ -9,7 +9,22 @@ import statistics
 
 import pytest
 
-from jupyterlab_driver import CHROMIUM, CHROMIUM_ARGS, jupyterlab, open_and_run, press_and_time, slider_readout, voila
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyterlab_driver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    edit_first_markdown_cell,
+    jupyterlab,
+    jupyterlab_on_copy,
+    open_and_run,
+    press_and_time,
+    slider_readout,
+    voila,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras")
 
@@ -56,3 +71,32 @@ def test_explorer_runs_as_a_voila_app():
             assert not page.get_by_text("from cmrlab.widgets import Explorer").is_visible(), "Voila hides the code"
         finally:
             browser.close()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_notebook_edited_in_jupyterlab_is_what_nbval_checks():
+    """A teacher edits a markdown cell in JupyterLab and saves: the saved file is the source, nothing else to run."""
+    addition = " Edited in JupyterLab by a teacher."
+    notebook = "04_jax_patterns.ipynb"
+    with jupyterlab_on_copy() as (base, root), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            edit_first_markdown_cell(page, base, notebook, addition)
+        finally:
+            browser.close()
+        saved = json.loads((root / notebook).read_text())
+        first_markdown = next(c for c in saved["cells"] if c["cell_type"] == "markdown")
+        assert "".join(first_markdown["source"]).rstrip().endswith(addition.strip())
+        check = subprocess.run([sys.executable, str(ROOT / "tools" / "notebooks.py"), "check", str(root / notebook)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout
+        # the saved notebook, as it is, passes the same nbval check CI runs on notebooks/
+        nbval = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--nbval",
+             "--nbval-current-env", f"--nbval-sanitize-with={ROOT / 'tests' / 'nbval_sanitize.cfg'}",
+             str(root / notebook)],
+            capture_output=True, text=True, cwd=root, timeout=600)
+        assert nbval.returncode == 0, nbval.stdout[-3000:]
