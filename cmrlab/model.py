@@ -19,6 +19,7 @@ from typing import Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cmrlab.parameters import EPS, CMRParameters, as_parameters
 
@@ -74,8 +75,35 @@ def retention(d, drift_rate):
     """``rho = sqrt(1 + beta^2 (d^2 - 1)) - beta d``, the weight kept on the old context.
 
     ``d`` is the dot product of the current context with the normalized input.
+    The square root is :func:`safe_sqrt`: at ``beta = 1`` and ``d = 0`` (a
+    drift rate at its upper bound, studying a new item) its argument is 0,
+    where the plain square root has an infinite derivative.
     """
-    return jnp.sqrt(1 + drift_rate**2 * (d**2 - 1)) - drift_rate * d
+    return safe_sqrt(1 + drift_rate**2 * (d**2 - 1)) - drift_rate * d
+
+
+@jax.custom_jvp
+def safe_sqrt(x):
+    """``sqrt(max(x, 0))`` whose derivative stays finite at 0.
+
+    The value is exactly ``jnp.sqrt(x)`` for ``x >= 0``. The derivative is
+    ``1 / (2 sqrt(x))`` for ``x >= eps`` (the same as ``jnp.sqrt``'s) and
+    ``1 / (2 sqrt(eps))`` below: finite, with the right sign, where the true
+    one-sided derivative is infinite (only on the boundary of the parameter
+    box: inside it the argument of rho's root is at least ``1 - beta^2``).
+    """
+    return jnp.sqrt(jnp.maximum(x, 0.0))
+
+
+@safe_sqrt.defjvp
+def _safe_sqrt_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    root = safe_sqrt(x)
+    # 0.5 / root, as jnp.sqrt's own rule computes it, where root >= sqrt(eps)
+    return root, dx * (0.5 / jnp.where(x >= EPS, root, _SQRT_EPS))
+
+
+_SQRT_EPS = float(np.sqrt(np.float32(EPS)))
 
 
 def initial_state(list_length: int, params: CMRParameters) -> CMRState:
@@ -153,11 +181,16 @@ def stop_probability(state: CMRState, params: CMRParameters) -> jax.Array:
 
 def stop_rule(n_recallable, recall_count, params: CMRParameters) -> jax.Array:
     """``P(stop) = min(1 - eps n, theta_s exp(theta_r r))``, and 1 when ``n == 0``."""
-    p = jnp.minimum(
-        1 - EPS * n_recallable,
-        params.stop_probability_scale * jnp.exp(params.stop_probability_growth * recall_count),
-    )
+    # The exponent is capped at 80 (exp(80) ~ 5.5e34, finite in float32): beyond
+    # that theta_s exp(.) exceeds 1 for any theta_s >= eps, so the min is
+    # 1 - eps n either way, and the unused branch cannot overflow to inf and
+    # turn the gradient into NaN (inf * 0).
+    growth = jnp.minimum(params.stop_probability_growth * recall_count, _MAX_STOP_EXPONENT)
+    p = jnp.minimum(1 - EPS * n_recallable, params.stop_probability_scale * jnp.exp(growth))
     return jnp.where(n_recallable == 0, 1.0, p)
+
+
+_MAX_STOP_EXPONENT = 80.0
 
 
 def item_supports(state: CMRState, params: CMRParameters) -> jax.Array:
@@ -175,9 +208,14 @@ def item_supports(state: CMRState, params: CMRParameters) -> jax.Array:
 def luce_supports(activation, recallable, params: CMRParameters, axis: int = -1) -> jax.Array:
     """``(exp(tau (log a - max log a)) + eps) * recallable``, the max taken along ``axis``.
 
-    ``activation`` holds ``a = c @ M^CF`` for every item along ``axis``.
+    ``activation`` holds ``a = c @ M^CF`` for every item along ``axis``. It is
+    first raised to at least eps (``a = max(a, eps)``): in the base model this
+    changes nothing inside the parameter box (activations there are far above
+    eps) and keeps ``log a`` finite at its corners (e.g. every drift rate at 1,
+    where an item's activation can be exactly 0); in the full model semantic
+    similarities can make activations negative.
     """
-    log_a = jnp.log(activation)
+    log_a = jnp.log(jnp.maximum(activation, EPS))
     a = jnp.exp(params.choice_sensitivity * (log_a - jnp.max(log_a, axis=axis, keepdims=True)))
     return (a + EPS) * recallable
 
