@@ -2,7 +2,9 @@
 
 The table of contents of the package; every public name is imported here.
 Data flows one way: parameters -> model -> simulation / likelihood ->
-analysis -> fitting -> plotting -> widgets.
+analysis -> fitting -> plotting -> widgets. The base model is described in
+``docs/model.md``; the full model with source and semantic context (Polyn,
+Norman & Kahana, 2009) in ``docs/source_model.md``.
 """
 
 from cmrlab import datasets
@@ -11,27 +13,43 @@ from cmrlab.analysis import Summary, lag_crp, mean_recalls, pfr, pnr, spc, summa
 from cmrlab.likelihood import log_likelihood, log_likelihood_function
 from cmrlab.model import CMR, CMRState
 from cmrlab.parameters import (
+    ALL_PARAMETER_NAMES,
+    ALL_PARAMETERS,
     DEFAULT_PARAMETERS,
     PARAMETER_NAMES,
     PARAMETERS,
     PRESETS,
+    PUBLISHED_SOURCE_PARAMETERS,
+    SOURCE_PARAMETERS,
+    SOURCE_PRESETS,
     CMRParameters,
+    FullParameters,
     Parameter,
+    bounds,
 )
 from cmrlab.recalls import check_recalls, clean_recalls
 from cmrlab.simulation import simulate
+from cmrlab.source_model import SourceState
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALL_PARAMETERS",
+    "ALL_PARAMETER_NAMES",
     "CMR",
     "CMRParameters",
     "CMRState",
     "DEFAULT_PARAMETERS",
+    "FullParameters",
     "PARAMETERS",
     "PARAMETER_NAMES",
     "PRESETS",
+    "PUBLISHED_SOURCE_PARAMETERS",
     "Parameter",
+    "SOURCE_PARAMETERS",
+    "SOURCE_PRESETS",
+    "SourceState",
+    "bounds",
     "check_recalls",
     "clean_recalls",
     "datasets",
