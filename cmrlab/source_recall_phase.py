@@ -1,6 +1,7 @@
 """The full model for many lists at once: per-list study, then recall in activation coordinates.
 
-Every list of the full model has its own items and tasks, so the study
+The model is defined in ``docs/source_model.md``. Every list of the full
+model has its own items and tasks, so the study
 phase cannot be shared as in the base model. It is cheap all the same:
 each item is studied once, so ``M^FC_t[i]`` is ``(1 - gamma) e_i`` when item
 ``i`` is studied and ``M^FC_s[i] = 0``, and study only has to carry the two
