@@ -296,6 +296,7 @@ pre-experimental item support). The base model's own fitting bounds
 ALL_PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in ALL_PARAMETERS)
 ALL_PARAMETER_TABLE: dict[str, Parameter] = {p.name: p for p in ALL_PARAMETERS}
 SOURCE_DEFAULTS: dict[str, float] = {p.name: p.default for p in SOURCE_PARAMETERS}
+_SOURCE_DEFAULTS_F32 = {name: np.float32(value) for name, value in SOURCE_DEFAULTS.items()}
 
 LUCE_PARAMETER_NAMES: tuple[str, ...] = PARAMETER_NAMES + MECHANISM_NAMES
 """The 15 parameters of the full model's Luce-rule likelihood, in packed order.
@@ -420,10 +421,10 @@ def as_full_parameters(parameters) -> FullParameters:
             f"({', '.join(PARAMETER_NAMES)}). Start from dict(cmrlab.DEFAULT_PARAMETERS) "
             "and change what you need."
         )
-    values = {**SOURCE_DEFAULTS, **parameters}
-    for name in ALL_PARAMETER_NAMES:
-        _check_bounds(ALL_PARAMETER_TABLE[name], values[name])
-    return FullParameters(*(_as_float32(values[name]) for name in ALL_PARAMETER_NAMES))
+    for name, value in parameters.items():
+        _check_bounds(ALL_PARAMETER_TABLE[name], value)
+    return FullParameters(*(_as_float32(parameters[name]) if name in parameters else _SOURCE_DEFAULTS_F32[name]
+                            for name in ALL_PARAMETER_NAMES))
 
 
 def _check_bounds(spec: Parameter, value) -> None:
