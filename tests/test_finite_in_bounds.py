@@ -37,13 +37,17 @@ def base_data():
     return rows
 
 
+@pytest.fixture(scope="module")
+def base_value_and_grad(base_data):
+    return jax.jit(jax.value_and_grad(cmrlab.log_likelihood_function(base_data, 16)))  # compiled once
+
+
 @pytest.mark.parametrize("model", ["base", "full"])
-def test_base_model_is_finite_at_corners_and_random_points(base_data, model):
+def test_base_model_is_finite_at_corners_and_random_points(base_data, base_value_and_grad, model):
     # model="base": the base model's fitting box (every lower bound eps);
     # model="full": the same 11 parameters in the full model's box, where
     # start_drift_rate, shared_support and item_support may be 0.
-    loglik = cmrlab.log_likelihood_function(base_data, 16)
-    value_and_grad = jax.jit(jax.value_and_grad(loglik))
+    value_and_grad = base_value_and_grad
     lower, upper = bounds(PARAMETER_NAMES, model=model)
     rng = np.random.default_rng(8 if model == "base" else 9)
     points = corners_and_random_points(PARAMETER_NAMES, lower, upper, rng, n_corners=400, n_random=100)
@@ -57,10 +61,9 @@ def test_base_model_is_finite_at_corners_and_random_points(base_data, model):
         assert np.isfinite(float(cmrlab.log_likelihood(p, base_data, 16)))
 
 
-def test_gradient_at_drift_rates_of_one_is_finite(base_data):
-    loglik = cmrlab.log_likelihood_function(base_data, 16)
+def test_gradient_at_drift_rates_of_one_is_finite(base_value_and_grad):
     for name in ("encoding_drift_rate", "recall_drift_rate", "start_drift_rate"):
-        grad = jax.grad(loglik)({**cmrlab.DEFAULT_PARAMETERS, name: 1.0})
+        _, grad = base_value_and_grad({**cmrlab.DEFAULT_PARAMETERS, name: 1.0})
         assert all(np.isfinite(float(g)) for g in grad.values()), name
 
 
