@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cmrlab.model import integrate, luce_supports, primacy_gradient, stop_rule
-from cmrlab.parameters import EPS, FullParameters, is_off
+from cmrlab.parameters import FullParameters, is_off
 
 
 class SourceState(NamedTuple):

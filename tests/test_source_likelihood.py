@@ -211,3 +211,18 @@ def test_parameter_names_and_bounds_of_the_full_model():
     zero_supports = {**cmrlab.DEFAULT_PARAMETERS, "item_support": 0.0, "shared_support": 0.0,
                      "start_drift_rate": 0.0}
     assert np.isfinite(float(cmrlab.log_likelihood(zero_supports, rows, 6)))
+
+
+def test_simulate_works_under_jit_and_vmap():
+    rng = np.random.default_rng(4)
+    items, sources, similarity = random_lists(rng, 8, 10)
+    lists = dict(study_items=items, sources=sources, similarity=similarity)
+    preset = cmrlab.SOURCE_PRESETS["Polyn 2009 full"]
+    key = jax.random.PRNGKey(2)
+    traced = jax.jit(lambda s: cmrlab.simulate(key, {**preset, "semantic_scale": s}, 10, 8, **lists))(2.78)
+    np.testing.assert_array_equal(traced, cmrlab.simulate(key, preset, 10, 8, **lists))
+    drifts = jnp.array([0.3, 0.6])
+    batched = jax.vmap(lambda d: cmrlab.simulate(key, {**cmrlab.DEFAULT_PARAMETERS, "encoding_drift_rate": d},
+                                                 10, 50))(drifts)
+    single = cmrlab.simulate(key, {**cmrlab.DEFAULT_PARAMETERS, "encoding_drift_rate": 0.6}, 10, 50)
+    np.testing.assert_array_equal(batched[1], single)
