@@ -15,12 +15,14 @@ start-of-list unit), ``M^FC`` ``(L, L + 1)`` (row = item), ``M^CF``
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from cmrlab.parameters import EPS, CMRParameters, as_parameters
+from cmrlab.parameters import EPS, CMRParameters, as_full_parameters
 
 
 class CMRState(NamedTuple):
@@ -74,8 +76,35 @@ def retention(d, drift_rate):
     """``rho = sqrt(1 + beta^2 (d^2 - 1)) - beta d``, the weight kept on the old context.
 
     ``d`` is the dot product of the current context with the normalized input.
+    The square root is :func:`safe_sqrt`: at ``beta = 1`` and ``d = 0`` (a
+    drift rate at its upper bound, studying a new item) its argument is 0,
+    where the plain square root has an infinite derivative.
     """
-    return jnp.sqrt(1 + drift_rate**2 * (d**2 - 1)) - drift_rate * d
+    return safe_sqrt(1 + drift_rate**2 * (d**2 - 1)) - drift_rate * d
+
+
+@jax.custom_jvp
+def safe_sqrt(x):
+    """``sqrt(max(x, 0))`` whose derivative stays finite at 0.
+
+    The value is exactly ``jnp.sqrt(x)`` for ``x >= 0``. The derivative is
+    ``1 / (2 sqrt(x))`` for ``x >= eps`` (the same as ``jnp.sqrt``'s) and
+    ``1 / (2 sqrt(eps))`` below: finite, with the right sign, where the true
+    one-sided derivative is infinite (only on the boundary of the parameter
+    box: inside it the argument of rho's root is at least ``1 - beta^2``).
+    """
+    return jnp.sqrt(jnp.maximum(x, 0.0))
+
+
+@safe_sqrt.defjvp
+def _safe_sqrt_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    root = safe_sqrt(x)
+    # 0.5 / root, as jnp.sqrt's own rule computes it, where root >= sqrt(eps)
+    return root, dx * (0.5 / jnp.where(x >= EPS, root, _SQRT_EPS))
+
+
+_SQRT_EPS = float(np.sqrt(np.float32(EPS)))
 
 
 def initial_state(list_length: int, params: CMRParameters) -> CMRState:
@@ -153,11 +182,16 @@ def stop_probability(state: CMRState, params: CMRParameters) -> jax.Array:
 
 def stop_rule(n_recallable, recall_count, params: CMRParameters) -> jax.Array:
     """``P(stop) = min(1 - eps n, theta_s exp(theta_r r))``, and 1 when ``n == 0``."""
-    p = jnp.minimum(
-        1 - EPS * n_recallable,
-        params.stop_probability_scale * jnp.exp(params.stop_probability_growth * recall_count),
-    )
+    # The exponent is capped at 80 (exp(80) ~ 5.5e34, finite in float32): beyond
+    # that theta_s exp(.) exceeds 1 for any theta_s >= eps, so the min is
+    # 1 - eps n either way, and the unused branch cannot overflow to inf and
+    # turn the gradient into NaN (inf * 0).
+    growth = jnp.minimum(params.stop_probability_growth * recall_count, _MAX_STOP_EXPONENT)
+    p = jnp.minimum(1 - EPS * n_recallable, params.stop_probability_scale * jnp.exp(growth))
     return jnp.where(n_recallable == 0, 1.0, p)
+
+
+_MAX_STOP_EXPONENT = 80.0
 
 
 def item_supports(state: CMRState, params: CMRParameters) -> jax.Array:
@@ -175,9 +209,14 @@ def item_supports(state: CMRState, params: CMRParameters) -> jax.Array:
 def luce_supports(activation, recallable, params: CMRParameters, axis: int = -1) -> jax.Array:
     """``(exp(tau (log a - max log a)) + eps) * recallable``, the max taken along ``axis``.
 
-    ``activation`` holds ``a = c @ M^CF`` for every item along ``axis``.
+    ``activation`` holds ``a = c @ M^CF`` for every item along ``axis``. It is
+    first raised to at least eps (``a = max(a, eps)``): in the base model this
+    changes nothing inside the parameter box (activations there are far above
+    eps) and keeps ``log a`` finite at its corners (e.g. every drift rate at 1,
+    where an item's activation can be exactly 0); in the full model semantic
+    similarities can make activations negative.
     """
-    log_a = jnp.log(activation)
+    log_a = jnp.log(jnp.maximum(activation, EPS))
     a = jnp.exp(params.choice_sensitivity * (log_a - jnp.max(log_a, axis=axis, keepdims=True)))
     return (a + EPS) * recallable
 
@@ -216,6 +255,24 @@ def recall(state: CMRState, params: CMRParameters, choice) -> CMRState:
     )
 
 
+def activations(state: CMRState) -> jax.Array:
+    """The retrieval cue ``a = c @ M^CF``, ``(L,)``."""
+    return state.context @ state.mcf
+
+
+_BASE_DYNAMICS = SimpleNamespace(study=study, start_recall=start_recall, activations=activations,
+                                 outcome_probabilities=outcome_probabilities, recall=recall)
+
+
+def _dynamics(state):
+    """The functions that move ``state``: the base model's, or the full model's."""
+    if isinstance(state, CMRState):
+        return _BASE_DYNAMICS
+    from cmrlab import source_model
+
+    return source_model
+
+
 @jax.tree_util.register_pytree_node_class
 class CMR:
     """The CMR model of one list as an immutable PyTree.
@@ -229,26 +286,56 @@ class CMR:
         model.outcome_probabilities()      # (17,): index 0 = stop, i = item i
         model = model.retrieve(16)         # recall the last item
 
+    The full model of Polyn, Norman & Kahana (2009) (``docs/source_model.md``)
+    takes what a list now needs::
+
+        model = CMR(24, cmrlab.SOURCE_PRESETS["Polyn 2009 full"],
+                    study_items=words, sources=tasks, similarity=lsa)
+
+    With the full model's mechanisms off (or absent) and no list data it is
+    the base model (``docs/model.md``), exactly.
+
     Args:
-        list_length: ``L``, the number of study items (a Python int).
-        parameters: a dict of the 11 CMR parameters (see
-            :data:`cmrlab.DEFAULT_PARAMETERS`); floats or JAX scalars.
+        list_length: ``L``, the number of study items (a Python or NumPy int).
+        parameters: a dict of CMR parameters (see
+            :data:`cmrlab.DEFAULT_PARAMETERS`, :data:`cmrlab.SOURCE_PRESETS`);
+            floats or JAX scalars.
+        study_items: int ``(L,)`` the words of serial positions ``1..L`` as
+            0-based indices into ``similarity`` (with ``similarity``).
+        sources: int ``(L,)`` the source (task) code of each serial position.
+        similarity: ``(P, P)`` the word pool's similarity matrix.
 
     Attributes:
-        state: the :class:`CMRState` (context, ``M^FC``, ``M^CF``, ...).
-        params: the :class:`~cmrlab.parameters.CMRParameters`.
+        state: a :class:`CMRState` (base model) or a
+            :class:`~cmrlab.source_model.SourceState` (full model).
+        params: :class:`~cmrlab.parameters.CMRParameters` (base model) or
+            :class:`~cmrlab.parameters.FullParameters` (full model).
     """
 
-    def __init__(self, list_length: int, parameters: Mapping[str, float]):
-        if isinstance(list_length, jax.core.Tracer) or int(list_length) < 1:
+    def __init__(self, list_length: int, parameters: Mapping[str, float], *, study_items=None,
+                 sources=None, similarity=None):
+        from cmrlab import source_model
+        from cmrlab.study_lists import prepare_lists
+
+        if (isinstance(list_length, (jax.core.Tracer, bool)) or not isinstance(list_length, (int, np.integer))
+                or int(list_length) < 1):
             raise ValueError(
                 f"list_length must be a positive Python int, got {list_length!r}."
             )
-        self.params = as_parameters(parameters)
-        self.state = initial_state(int(list_length), self.params)
+        L = int(list_length)
+        full = as_full_parameters(parameters)
+        data = prepare_lists(1, L, study_items, sources, similarity, rows_name="one list")
+        if source_model.reduces_to_base(full, data.has_sources, data.has_semantics):
+            self.params = full.base()
+            self.state = initial_state(L, self.params)
+        else:
+            self.params = full
+            self.state = source_model.initial_state(
+                L, full, None if data.sources is None else data.sources[0],
+                None if data.semantic is None else data.semantic[0], data.n_sources)
 
     @classmethod
-    def _from(cls, state: CMRState, params: CMRParameters) -> "CMR":
+    def _from(cls, state, params) -> "CMR":
         model = object.__new__(cls)
         model.state, model.params = state, params
         return model
@@ -265,35 +352,60 @@ class CMR:
         return self.state.recallable.shape[-1]
 
     @property
+    def is_base_model(self) -> bool:
+        """True if this is the base model (temporal context only)."""
+        return isinstance(self.state, CMRState)
+
+    @property
     def context(self) -> jax.Array:
-        """``(L + 1,)`` the current context vector."""
-        return self.state.context
+        """The current temporal context: ``(L + 1,)`` (base model) or ``(2L,)`` (full model)."""
+        return self.state.context if self.is_base_model else self.state.temporal
 
     @property
     def mfc(self) -> jax.Array:
-        """``(L, L + 1)`` item-to-context associations."""
-        return self.state.mfc
+        """Item-to-temporal-context associations, ``(L, L + 1)`` or ``(L, 2L)``."""
+        return self.state.mfc if self.is_base_model else self.state.mfc_temporal
 
     @property
     def mcf(self) -> jax.Array:
-        """``(L + 1, L)`` context-to-item associations."""
-        return self.state.mcf
+        """Temporal-context-to-item associations, ``(L + 1, L)`` or ``(2L, L)``."""
+        return self.state.mcf if self.is_base_model else self.state.mcf_temporal
+
+    @property
+    def source_context(self) -> jax.Array | None:
+        """The source context ``(S,)`` (full model; ``None`` for the base model)."""
+        return None if self.is_base_model else self.state.source
+
+    @property
+    def mfc_source(self) -> jax.Array | None:
+        """Item-to-source-context associations ``(L, S)`` (full model; else ``None``)."""
+        return None if self.is_base_model else self.state.mfc_source
+
+    @property
+    def mcf_source(self) -> jax.Array | None:
+        """Source-context-to-item associations ``(S, L)`` (full model; else ``None``)."""
+        return None if self.is_base_model else self.state.mcf_source
 
     def experience(self, item) -> "CMR":
         """Study ``item`` (1-based serial position); see :func:`study`."""
-        return CMR._from(study(self.state, self.params, item), self.params)
+        return CMR._from(_dynamics(self.state).study(self.state, self.params, item), self.params)
 
     def start_retrieving(self) -> "CMR":
         """Reinstate start context; see :func:`start_recall`."""
-        return CMR._from(start_recall(self.state, self.params), self.params)
+        return CMR._from(_dynamics(self.state).start_recall(self.state, self.params), self.params)
+
+    def activations(self) -> jax.Array:
+        """``(L,)`` the retrieval cue: each item's activation by the current context(s)."""
+        return _dynamics(self.state).activations(self.state)
 
     def outcome_probabilities(self) -> jax.Array:
-        """``(L + 1,)``: index 0 = stop, index ``i`` = item ``i``."""
-        return outcome_probabilities(self.state, self.params)
+        """``(L + 1,)``: index 0 = stop, index ``i`` = item ``i`` (Luce rule)."""
+        return _dynamics(self.state).outcome_probabilities(self.state, self.params)
 
     def retrieve(self, choice) -> "CMR":
         """Apply outcome ``choice`` (0 = stop, ``i`` = item ``i``); see :func:`recall`."""
-        return CMR._from(recall(self.state, self.params, choice), self.params)
+        return CMR._from(_dynamics(self.state).recall(self.state, self.params, choice), self.params)
 
     def __repr__(self) -> str:
-        return f"CMR(list_length={self.list_length})"
+        kind = "" if self.is_base_model else ", full model"
+        return f"CMR(list_length={self.list_length}{kind})"

@@ -59,6 +59,26 @@ def check_recalls(recalls, list_length: int) -> np.ndarray:
     return array.astype(np.int32, copy=False)
 
 
+def positive_int(name: str, value) -> int:
+    """``value`` as a Python int if it is a positive integer (Python, NumPy or concrete JAX).
+
+    Raises:
+        ValueError: a bool, a float, a non-positive value or a traced value.
+    """
+    if isinstance(value, jax.core.Tracer):
+        raise ValueError(
+            f"{name} must be a concrete int (it sets array shapes), not a traced value; "
+            "pass it as a static argument."
+        )
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if isinstance(value, (np.ndarray, jax.Array)) and value.shape == () and np.issubdtype(value.dtype, np.integer):
+        value = int(value)
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
+
+
 class CleanedRecalls(NamedTuple):
     recalls: np.ndarray
     """int32 ``(n_trials, width)`` of valid recalls only, 0-padded."""

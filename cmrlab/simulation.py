@@ -1,4 +1,13 @@
-"""Sampling recall sequences from CMR: a scan over output positions, all trials at once."""
+"""Sampling recall sequences from CMR: a scan over output positions, all trials at once.
+
+One model: with the full model's mechanisms off (or absent) and no list data,
+:func:`simulate` samples the base model on its fast path (one study phase for
+all trials); otherwise each list is studied with its own words and tasks
+(``docs/source_model.md``). Recall uses the Luce rule, or Polyn et al.'s
+(2009) leaky competitive accumulator with ``retrieval="accumulator"``, which
+also gives recall times. Large simulations run in chunks whose results are
+exactly those of one call.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +17,23 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 
-from cmrlab import recall_phase
+import numpy as np
+
+from cmrlab import accumulator, recall_phase, source_recall_phase
 from cmrlab.model import CMRState, initial_state, start_recall, study_list
-from cmrlab.parameters import CMRParameters, as_parameters, pack, unpack
+from cmrlab.parameters import (
+    CMRParameters,
+    as_full_parameters,
+    pack,
+    pack_full,
+    pack_luce,
+    unpack,
+    unpack_full,
+    unpack_luce,
+)
+from cmrlab.recalls import positive_int
+from cmrlab.source_model import reduces_to_base
+from cmrlab.study_lists import ListData, prepare_lists
 
 
 def studied_state(params: CMRParameters, list_length: int) -> CMRState:
@@ -51,49 +74,226 @@ def _cumsum_rows(x: jax.Array) -> jax.Array:
 
 @partial(jax.jit, static_argnames=("list_length", "n_trials"))
 def _simulate(key, packed: jax.Array, list_length: int, n_trials: int) -> jax.Array:
+    """Base-model recalls ``(n_trials, L)`` from one key (the fast path, one compiled call)."""
+    return _base_recall(jax.random.uniform(key, (list_length, n_trials)), packed, list_length)
+
+
+@partial(jax.jit, static_argnames=("list_length",))
+def _simulate_uniforms(uniforms: jax.Array, packed: jax.Array, list_length: int) -> jax.Array:
+    """:func:`_simulate` for given uniforms ``(L, n)``: one chunk of a large simulation."""
+    return _base_recall(uniforms, packed, list_length)
+
+
+def _base_recall(uniforms, packed, list_length: int) -> jax.Array:
     params = unpack(packed)
     state = studied_state(params, list_length)
     tables = recall_phase.recall_tables(state)
-    uniforms = jax.random.uniform(key, (list_length, n_trials))
 
     def step(rs, u):
         choice = sample_outcome(recall_phase.outcome_probabilities(rs, params), u)
         return recall_phase.apply(rs, tables, params, choice), choice
 
-    _, choices = jax.lax.scan(step, recall_phase.start(state, (n_trials,)), uniforms)
+    _, choices = jax.lax.scan(step, recall_phase.start(state, (uniforms.shape[1],)), uniforms)
     return choices.T
 
 
-def simulate(key, parameters: Mapping[str, float], list_length: int, n_trials: int) -> jax.Array:
+@partial(jax.jit, static_argnames=("list_length", "n_trials"))
+def _uniforms(key, list_length: int, n_trials: int) -> jax.Array:
+    return jax.random.uniform(key, (list_length, n_trials))
+
+
+@partial(jax.jit, static_argnames=("n_sources",))
+def _simulate_source(uniforms, packed, sources, semantic, n_sources: int) -> jax.Array:
+    """Full-model Luce-rule recalls ``(n, L)`` for uniforms ``(L, n)`` and per-list data."""
+    params = unpack_luce(packed)
+    tables, state = source_recall_phase.study(params, sources, semantic, n_sources)
+
+    def step(rs, u):
+        choice = sample_outcome(source_recall_phase.outcome_probabilities(rs, params).T, u)
+        rows = source_recall_phase.table_rows(tables, choice)
+        return source_recall_phase.apply(rs, rows, params, choice), choice
+
+    _, choices = jax.lax.scan(step, state, uniforms)
+    return choices.T
+
+
+@partial(jax.jit, static_argnames=("n_sources",))
+def _simulate_accumulator(list_keys, packed, sources, semantic, n_sources: int):
+    """Full-model accumulator recalls and times ``(n, L)`` each, one key per list."""
+    params = unpack_full(packed)
+    tables, state = source_recall_phase.study(params, sources, semantic, n_sources)
+    return accumulator.simulate_lists(params, tables, state, list_keys)
+
+
+def base_chunk_size(list_length: int) -> int:
+    """Trials simulated per compiled call on the base path (about 256 MB of work space)."""
+    return max(4096, 2**22 // list_length)
+
+
+def source_chunk_size(list_length: int) -> int:
+    """Lists simulated per compiled call on the full model's path (about 256 MB of work space)."""
+    return max(256, 2**22 // (list_length * list_length))
+
+
+def simulate(key, parameters: Mapping[str, float], list_length: int, n_trials: int, *,
+             study_items=None, sources=None, similarity=None, retrieval: str = "luce",
+             return_times: bool = False):
     """Simulate free recall of ``n_trials`` lists of ``list_length`` items.
 
-    Each list is studied in serial order; recall samples outcomes (0 = stop,
-    ``i`` = item ``i``) (:func:`cmrlab.model.outcome_probabilities`, computed for all
-    trials at once by :mod:`cmrlab.recall_phase`) until
-    stop is drawn or nothing is left.
+    Each list is studied in serial order; recall then proceeds with one of
+    two rules:
+
+    - ``retrieval="luce"`` (default): outcomes (0 = stop, ``i`` = item
+      ``i``) are sampled from the Luce choice rule and the stop rule
+      (:func:`cmrlab.model.outcome_probabilities`), all trials at once, until
+      stop is drawn or nothing is left.
+    - ``retrieval="accumulator"``: Polyn et al.'s (2009) leaky competitive
+      accumulator (:mod:`cmrlab.accumulator`): a race of noisy accumulators
+      in 100 ms steps for a 90 s recall period; it ends recall by running
+      out of time and gives each recall's time.
+
+    With only the 11 base parameters (or the full model's mechanisms at 0)
+    and no ``sources``/``similarity``, the Luce rule runs the base model
+    (``docs/model.md``) on its fast path; otherwise the full model
+    (``docs/source_model.md``) studies each list with its own words and
+    tasks.
 
     Args:
-        key: a JAX PRNG key; the same key gives the same array.
-        parameters: dict of the 11 CMR parameters.
-        list_length: ``L``, items per list.
-        n_trials: number of lists.
+        key: a JAX PRNG key (``jax.random.PRNGKey(seed)`` or
+            ``jax.random.key(seed)``); an int is taken as
+            ``jax.random.PRNGKey(int)``. The same key gives the same arrays.
+        parameters: dict of CMR parameters: the 11 base ones, plus any of the
+            full model's 8 (missing mechanism parameters are 0, off; missing
+            accumulator parameters take Polyn et al.'s values).
+        list_length: ``L``, items per list (a Python, NumPy or JAX int).
+        n_trials: number of lists (int). With per-list ``study_items`` or
+            ``sources`` it must equal their number of rows; a single list
+            ``(L,)`` is used for every trial.
+        study_items: int ``(n_trials, L)`` (or ``(L,)``) 0-based indices of
+            each list's words into ``similarity``.
+        sources: int ``(n_trials, L)`` (or ``(L,)``) source codes ``0..S-1``
+            of each serial position, at least two distinct.
+        similarity: ``(P, P)`` the word pool's similarity matrix.
+        retrieval: ``"luce"`` or ``"accumulator"``.
+        return_times: also return the recall times (accumulator only: the
+            Luce rule has no time course, so ``True`` with ``"luce"`` raises).
 
     Returns:
         int32 array ``(n_trials, list_length)`` of recalled serial positions
-        in output order, 0-padded. Compiled once per ``(list_length,
-        n_trials)``; new parameter values reuse the compiled code.
+        in output order, 0-padded; with ``return_times=True`` a pair
+        ``(recalls, times_ms)``, ``times_ms`` int32 ``(n_trials, L)``: each
+        recall's time in ms from the start of the recall period, 0-padded.
+        Compiled once per shape; new parameter values reuse the compiled
+        code. More than a chunk of trials (:func:`base_chunk_size`,
+        :func:`source_chunk_size`) run chunk by chunk, with exactly the
+        numbers of one call.
 
     Example:
         >>> recalls = simulate(jax.random.PRNGKey(0), DEFAULT_PARAMETERS, 16, 1000)
     """
-    _check_positive_int("list_length", list_length)
-    _check_positive_int("n_trials", n_trials)
-    return _simulate(key, pack(as_parameters(parameters)), int(list_length), int(n_trials))
+    params = as_full_parameters(parameters)
+    list_length = positive_int("list_length", list_length)
+    n_trials = positive_int("n_trials", n_trials)
+    if retrieval not in ("luce", "accumulator"):
+        raise ValueError(f"retrieval must be 'luce' or 'accumulator', got {retrieval!r}.")
+    if return_times and retrieval == "luce":
+        raise ValueError(
+            "return_times=True needs retrieval='accumulator': the Luce rule samples the order of "
+            "recalls but has no time course. Pass retrieval='accumulator' for recall times."
+        )
+    key = as_key(key)
+    data = prepare_lists(n_trials, list_length, study_items, sources, similarity, rows_name="n_trials")
+    if retrieval == "luce":
+        if reduces_to_base(params, data.has_sources, data.has_semantics):
+            return _simulate_base(key, pack(params.base()), list_length, n_trials)
+        uniforms = _uniforms(key, list_length, n_trials)
+        return _in_chunks(
+            lambda start, size, src, sem: _simulate_source(
+                _pad_columns(uniforms[:, start:start + size], size), pack_luce(params), src, sem,
+                data.n_sources),
+            data, list_length, n_trials)
+    list_keys = jax.random.split(key, n_trials)
+    recalls, times = _in_chunks(
+        lambda start, size, src, sem: _simulate_accumulator(
+            _pad_rows(list_keys[start:start + size], size), pack_full(params), src, sem, data.n_sources),
+        data, list_length, n_trials, n_outputs=2)
+    return (recalls, times) if return_times else recalls
 
 
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+def _simulate_base(key, packed, list_length: int, n_trials: int) -> jax.Array:
+    chunk = base_chunk_size(list_length)
+    if n_trials <= chunk:
+        return _simulate(key, packed, list_length, n_trials)
+    uniforms = _uniforms(key, list_length, n_trials)
+    out = np.empty((n_trials, list_length), np.int32)
+    for start in range(0, n_trials, chunk):
+        stop = min(start + chunk, n_trials)
+        result = _simulate_uniforms(_pad_columns(uniforms[:, start:stop], chunk), packed, list_length)
+        out[start:stop] = np.asarray(result)[: stop - start]
+    return jnp.asarray(out)
+
+
+def _in_chunks(run, data: ListData, list_length: int, n_trials: int, n_outputs: int = 1):
+    """Call ``run(start, size, sources, semantic)`` chunk by chunk; stitch the ``(n, L)`` outputs."""
+    chunk = source_chunk_size(list_length)
+    if n_trials <= chunk:
+        sources, semantic = _chunk_data(data, 0, n_trials, n_trials, list_length)
+        return run(0, n_trials, sources, semantic)
+    outs = [np.empty((n_trials, list_length), np.int32) for _ in range(n_outputs)]
+    for start in range(0, n_trials, chunk):
+        stop = min(start + chunk, n_trials)
+        result = run(start, chunk, *_chunk_data(data, start, stop, chunk, list_length))
+        for out, part in zip(outs, result if n_outputs > 1 else (result,)):
+            out[start:stop] = np.asarray(part)[: stop - start]
+    outs = [jnp.asarray(out) for out in outs]
+    return tuple(outs) if n_outputs > 1 else outs[0]
+
+
+def _chunk_data(data: ListData, start: int, stop: int, size: int, list_length: int):
+    """Device arrays of the lists ``start:stop``, padded to ``size`` lists."""
+    if data.sources is None:
+        sources = jnp.zeros((size, list_length), jnp.int32)
+    else:
+        sources = _pad_rows(jnp.asarray(data.sources[start:stop]), size)
+    semantic = None if data.semantic is None else _pad_rows(jnp.asarray(data.semantic[start:stop]), size)
+    return sources, semantic
+
+
+def _pad_rows(x, size: int):
+    if x.shape[0] == size:
+        return x
+    return jnp.concatenate([x, jnp.zeros((size - x.shape[0],) + x.shape[1:], x.dtype)], axis=0)
+
+
+def _pad_columns(x, size: int):
+    if x.shape[1] == size:
+        return x
+    return jnp.concatenate([x, jnp.zeros((x.shape[0], size - x.shape[1]), x.dtype)], axis=1)
+
+
+def as_key(key):
+    """A JAX PRNG key from ``key``: a key as it is, an int seed as ``jax.random.PRNGKey(seed)``.
+
+    Raises:
+        ValueError: anything else, saying to pass ``jax.random.PRNGKey(seed)``.
+    """
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        return jax.random.PRNGKey(int(key))
+    if isinstance(key, (jax.Array, np.ndarray)):
+        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
+            return key
+        if key.dtype == np.uint32 and key.shape == (2,):
+            return key
+    raise ValueError(
+        f"key must be a JAX PRNG key, got {_describe(key)}; pass jax.random.PRNGKey(seed) "
+        "(or an int seed), and jax.random.split it for independent simulations."
+    )
+
+
+def _describe(value) -> str:
+    if isinstance(value, (jax.Array, np.ndarray)):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return repr(value) if value is None else f"a {type(value).__name__}"
 
 
 def trace_trial(key, parameters: Mapping[str, float], list_length: int) -> list[dict]:
@@ -111,7 +311,7 @@ def trace_trial(key, parameters: Mapping[str, float], list_length: int) -> list[
     from cmrlab.model import CMR
     import numpy as np
 
-    _check_positive_int("list_length", list_length)
+    list_length = positive_int("list_length", list_length)
     model = CMR(list_length, parameters)
     steps = []
 

@@ -77,3 +77,80 @@ def test_jax_scalars_are_accepted_and_pack_round_trips():
     assert packed.shape == (11,)
     again = unpack(packed)
     np.testing.assert_allclose([float(v) for v in again], list(cmrlab.DEFAULT_PARAMETERS.values()), rtol=1e-6)
+
+
+def test_the_full_models_parameters_match_the_source_spec_table():
+    from cmrlab.parameters import ALL_PARAMETER_TABLE, SOURCE_PARAMETERS
+
+    expected = {  # name: (lower, upper, off value or default)
+        "source_drift_rate": (0, 1, 0), "shift_drift_rate": (0, 0.95, 0),
+        "source_learning_rate": (0, 1, 0), "semantic_scale": (0, 10, 0),
+        "accumulator_leak": (0, 1, 0.111), "accumulator_inhibition": (0, 1, 0.338),
+        "accumulator_noise": (0, 1, 0.380), "accumulator_time_constant": (10, 1000, 574),
+    }
+    assert {p.name: (p.lower, p.upper, p.default) for p in SOURCE_PARAMETERS} == expected
+    assert [p.name for p in SOURCE_PARAMETERS if p.off == 0.0] == list(expected)[:4]
+    assert all(p.label and p.meaning and p.symbol for p in SOURCE_PARAMETERS)
+    assert all(p.slider[0] >= p.lower and p.slider[1] <= p.upper for p in SOURCE_PARAMETERS)
+    assert len(cmrlab.ALL_PARAMETERS) == 19 and cmrlab.ALL_PARAMETER_NAMES[:11] == cmrlab.PARAMETER_NAMES
+    # in the full model three base parameters may be 0; their base bounds do not change
+    for name in ("start_drift_rate", "shared_support", "item_support"):
+        assert ALL_PARAMETER_TABLE[name].lower == 0 and PARAMETER_TABLE[name].lower == EPS
+
+
+def test_bounds_for_fitting():
+    lower, upper = cmrlab.bounds()
+    assert len(lower) == 11 and (lower == EPS).all() and upper[0] == 1
+    lower, upper = cmrlab.bounds(["item_support", "shift_drift_rate", "accumulator_time_constant"], model="full")
+    np.testing.assert_array_equal(lower, [0, 0, 10])
+    np.testing.assert_array_equal(upper, [100, 0.95, 1000])
+    with pytest.raises(ValueError, match="unknown parameter.*'shift_drift_rate'.*model='base'"):
+        cmrlab.bounds(["shift_drift_rate"])
+    with pytest.raises(ValueError, match="model must be"):
+        cmrlab.bounds(model="source")
+
+
+def test_full_parameters_fill_missing_new_ones():
+    from cmrlab.parameters import as_full_parameters
+
+    full = as_full_parameters(cmrlab.DEFAULT_PARAMETERS)
+    assert float(full.source_learning_rate) == 0 and float(full.semantic_scale) == 0
+    assert float(full.accumulator_time_constant) == 574 and float(full.accumulator_leak) == pytest.approx(0.111)
+    assert full.base() == as_parameters(cmrlab.DEFAULT_PARAMETERS)
+    with pytest.raises(ValueError, match="unknown.*'leak'.*accumulator_leak"):
+        as_full_parameters({**cmrlab.DEFAULT_PARAMETERS, "leak": 0.1})
+    with pytest.raises(ValueError, match="missing.*choice_sensitivity"):
+        as_full_parameters({k: v for k, v in cmrlab.SOURCE_PRESETS["Polyn 2009 full"].items()
+                            if k != "choice_sensitivity"})
+    with pytest.raises(ValueError, match=r"accumulator_time_constant.*outside.*\[10, 1000\]"):
+        as_full_parameters({**cmrlab.DEFAULT_PARAMETERS, "accumulator_time_constant": 5.0})
+
+
+def test_published_sets_and_presets():
+    from cmrlab.parameters import LUCE_RULE_FOR_PRESETS, as_full_parameters
+
+    published = cmrlab.PUBLISHED_SOURCE_PARAMETERS
+    assert set(published) == set(cmrlab.SOURCE_PRESETS) == {
+        "Polyn 2009 full", "Polyn 2009 associations only", "Polyn 2009 disruption only"}
+    full = published["Polyn 2009 full"]
+    assert (full["encoding_drift_rate"], full["shift_drift_rate"], full["semantic_scale"],
+            full["accumulator_time_constant"]) == (0.77, 0.77, 2.78, 574.0)
+    assert published["Polyn 2009 associations only"]["shift_drift_rate"] == 0
+    assert published["Polyn 2009 disruption only"]["source_learning_rate"] == 0
+    for name, values in published.items():
+        assert len(values) == 16 and not set(values) & set(LUCE_RULE_FOR_PRESETS)
+        preset = cmrlab.SOURCE_PRESETS[name]
+        assert preset == {**LUCE_RULE_FOR_PRESETS, **values}
+        as_full_parameters(preset)  # complete and in bounds
+
+
+def test_luce_packing_layout():
+    from cmrlab.parameters import LUCE_PARAMETER_NAMES, as_full_parameters, pack_luce, unpack_luce
+
+    preset = cmrlab.SOURCE_PRESETS["Polyn 2009 full"]
+    vector = pack_luce(as_full_parameters(preset))
+    assert vector.shape == (15,) and LUCE_PARAMETER_NAMES[11:] == (
+        "source_drift_rate", "shift_drift_rate", "source_learning_rate", "semantic_scale")
+    np.testing.assert_allclose(vector, [preset[n] for n in LUCE_PARAMETER_NAMES], rtol=1e-6)
+    again = unpack_luce(vector)
+    assert float(again.semantic_scale) == pytest.approx(2.78)

@@ -91,3 +91,35 @@ def test_bad_sizes(bad):
         cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, bad, 10)
     with pytest.raises(ValueError, match="positive int"):
         cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, 10, bad)
+
+
+@pytest.mark.parametrize("make", [np.int64, np.int32, jax.numpy.int32])
+def test_numpy_and_jax_integer_sizes_are_accepted(make):
+    key = jax.random.PRNGKey(6)
+    expected = cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 12, 40)
+    np.testing.assert_array_equal(cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, make(12), make(40)), expected)
+    rows = np.asarray(expected)
+    assert float(cmrlab.log_likelihood(cmrlab.DEFAULT_PARAMETERS, rows, make(12))) == \
+        float(cmrlab.log_likelihood(cmrlab.DEFAULT_PARAMETERS, rows, 12))
+
+
+def test_an_int_seed_is_taken_as_prngkey():
+    np.testing.assert_array_equal(cmrlab.simulate(3, cmrlab.DEFAULT_PARAMETERS, 10, 50),
+                                  cmrlab.simulate(jax.random.PRNGKey(3), cmrlab.DEFAULT_PARAMETERS, 10, 50))
+    typed = jax.random.key(3)
+    assert cmrlab.simulate(typed, cmrlab.DEFAULT_PARAMETERS, 10, 50).shape == (50, 10)
+
+
+@pytest.mark.parametrize("bad", [None, 2.5, "seed", np.zeros(3, np.uint32), True])
+def test_a_bad_key_says_what_to_pass(bad):
+    with pytest.raises(ValueError, match=r"pass jax\.random\.PRNGKey\(seed\)"):
+        cmrlab.simulate(bad, cmrlab.DEFAULT_PARAMETERS, 10, 5)
+
+
+@pytest.mark.parametrize("chunk", [64, 100])
+def test_large_simulations_run_in_chunks_with_the_numbers_of_one_call(monkeypatch, chunk):
+    key = jax.random.PRNGKey(12)
+    whole = np.asarray(cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 16, 300))
+    monkeypatch.setattr(cmrlab.simulation, "base_chunk_size", lambda L: chunk)
+    chunked = np.asarray(cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 16, 300))
+    np.testing.assert_array_equal(chunked, whole)
