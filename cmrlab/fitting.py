@@ -108,7 +108,8 @@ class FitResult:
     """What a fit found, and what a user needs to judge it.
 
     Attributes:
-        parameters: all 11 parameters (free and fixed) as floats.
+        parameters: all parameters (free and fixed) as floats: the 11 of the base
+            model, or the 15 Luce-rule parameters of the full model.
         log_likelihood: total log-likelihood of the cleaned data at ``parameters``
             (for ``objective="summary"`` too, for comparison).
         objective: ``"likelihood"`` or ``"summary"``; ``loss`` the value minimised.
@@ -582,7 +583,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
 
     Returns:
         A pandas ``DataFrame`` (one row per subject: ``subject``, the 11
-        parameters, ``log_likelihood``, ``agreement``, ``searches``,
+        parameters (15 for the full model), ``log_likelihood``, ``agreement``, ``searches``,
         ``spread``, ``converged``, ``at_bound``, ``n_lists``, ``evaluations``)
         if pandas is installed, else a list of dicts.
     """
