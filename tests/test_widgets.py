@@ -184,7 +184,14 @@ def test_setting_a_full_model_parameter_selects_the_full_model():
     assert panel.update_count == count + 1
     panel.set("start_drift_rate", 0.0)  # the full model's bounds allow 0
     assert panel.parameters["start_drift_rate"] == 0.0
+    count = panel.update_count
+    panel.preset.value = "Healey & Kahana (2014) median fits"  # a base-model set: mechanisms off
+    assert panel.model.value == "full" and panel.update_count == count + 1
+    assert panel.parameters == pytest.approx({**cmrlab.PRESETS["Healey & Kahana (2014) median fits"],
+                                              **{p.name: p.default for p in cmrlab.SOURCE_PARAMETERS}})
     panel.model.value = "base"
+    assert panel.parameters["start_drift_rate"] == 0.18
+    panel.set("start_drift_rate", 0.0)
     assert panel.parameters["start_drift_rate"] == cmrlab.PARAMETERS[1].lower
 
 
