@@ -1,6 +1,7 @@
 """Test settings: CPU JAX, strict shapes, the shared data folder as the cache."""
 
 import os
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -14,6 +15,10 @@ if "--xla_cpu_max_isa" not in os.environ.get("XLA_FLAGS", ""):
 _SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
 if _SHARED_DATA.is_dir():  # CI and this project's machines: use the shared copies as the cache
     os.environ.setdefault("CMRLAB_DATA_DIR", str(_SHARED_DATA))
+# One persistent compilation cache for the whole run, fresh each run: notebook
+# kernels and subprocesses (which inherit the variable) reuse what the tests
+# compiled, e.g. notebook 06's default fit; no file outside the run is used.
+os.environ.setdefault("CMRLAB_COMPILATION_CACHE", tempfile.mkdtemp(prefix="cmrlab-compiled-"))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

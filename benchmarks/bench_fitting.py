@@ -11,9 +11,11 @@ any search found (this run's searches and the reference values passed with
 ``--best``), how many keys ended within 0.5 of it, the worst key, the median
 seconds per fit after compilation.
 
-``table``: ``fit_subjects`` on all 126 subjects with ``--keys`` different keys:
-seconds, how many subjects agree across keys within 0.5, how many subjects'
-searches agreed internally.
+``table``: ``fit_subjects`` on all 126 subjects with ``--keys`` different keys
+(8 subjects per call, the 8 from index ``i`` with key ``fold_in(PRNGKey(k), i)``;
+each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes):
+how many subjects agree across keys within 0.5, how many subjects' searches
+agreed internally. ``key0.csv`` is ``cmrlab/data/healey_kahana2014_fits.csv``.
 
 ``memory``: ``--fits`` small fits in one process; mappings (``/proc/self/maps``)
 and resident memory every 10% of the way.
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import time
 import warnings
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -88,16 +91,32 @@ def reliability(args) -> None:
 
 
 def table(args) -> None:
+    """Fit all subjects with each key, 8 subjects per call, saving each chunk (a run can be resumed)."""
+    import pandas as pd
+
     data = load_healey_kahana2014(no_task_only=True)
     warnings.simplefilter("ignore", FitWarning)
     print(f"machine: {machine()}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     tables = []
     for k in range(args.keys):
+        path = out / f"key{k}.csv"
+        done = set(pd.read_csv(path).subject) if path.exists() else set()
         start = time.perf_counter()
-        tables.append(cmrlab.fit_subjects(data, key=jax.random.PRNGKey(k), progress=False))
-        t = tables[-1]
-        print(f"key {k}: {time.perf_counter() - start:.1f} s for {len(t)} subjects; searches agreed for "
-              f"{int(t.converged.sum())}; total log-likelihood {t.log_likelihood.sum():.1f}", flush=True)
+        for first in range(0, len(data.subjects), 8):
+            chunk = data.subjects[first: first + 8]
+            if set(int(s) for s in chunk) <= done:
+                continue
+            part = cmrlab.fit_subjects(data.select(np.isin(data.subject, chunk)),
+                                       key=jax.random.fold_in(jax.random.PRNGKey(k), first), progress=False)
+            part.to_csv(path, mode="a", header=not path.exists(), index=False)
+            print(f"key {k}: subjects {first}..{first + len(chunk) - 1} done "
+                  f"({time.perf_counter() - start:.0f} s so far)", flush=True)
+        t = pd.read_csv(path, keep_default_na=False)
+        tables.append(t)
+        print(f"key {k}: {len(t)} subjects; searches agreed for {int(t.converged.sum())}; "
+              f"total log-likelihood {t.log_likelihood.sum():.1f}", flush=True)
     for k in range(1, len(tables)):
         gap = np.abs(tables[0].log_likelihood.to_numpy() - tables[k].log_likelihood.to_numpy())
         print(f"keys 0 and {k}: {int(np.sum(gap <= 0.5))}/{len(gap)} subjects within 0.5 (largest gap {gap.max():.2f})")
@@ -128,6 +147,7 @@ def main():
     r.add_argument("--best", default="{}", help='reference best values, JSON {"subject": value}')
     t = sub.add_parser("table")
     t.add_argument("--keys", type=int, default=2)
+    t.add_argument("--out", default="fit_tables", help="folder for key<k>.csv (key0.csv is the shipped table)")
     m = sub.add_parser("memory")
     m.add_argument("--fits", type=int, default=2000)
     args = parser.parse_args()

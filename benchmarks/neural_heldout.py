@@ -85,7 +85,7 @@ DE = DESettings()
 
 def fit_cmr_pooled(lists: RecallDataset, key: int) -> tuple[dict, float]:
     start = time.perf_counter()
-    result = cmrlab.fit(lists.recalls, L, key=jax.random.PRNGKey(key), de=DE)
+    result = cmrlab.fit(lists.recalls, L, key=jax.random.PRNGKey(key), method="de", settings=DE)
     return result.parameters, time.perf_counter() - start
 
 
@@ -100,7 +100,8 @@ def cmr_per_subject(test: RecallDataset, key: int) -> tuple[float, float]:
     for fit_half, score_half in ((0, 1), (1, 0)):
         rows = np.concatenate([h[fit_half] for h in halves])
         fitted = test.select(np.isin(np.arange(len(test)), rows))
-        table = cmrlab.fit_subjects(fitted, key=jax.random.PRNGKey(key + fit_half), de=DE, progress=False)
+        table = cmrlab.fit_subjects(fitted, key=jax.random.PRNGKey(key + fit_half), method="de",
+                                     settings=DE, progress=False)
         for _, row in table.iterrows():
             scored_rows = halves[list(test.subjects).index(row["subject"])][score_half]
             parameters = {name: row[name] for name in cmrlab.PARAMETER_NAMES}

@@ -7,7 +7,11 @@ analysis -> fitting -> plotting -> widgets. The base model is described in
 Norman & Kahana, 2009) in ``docs/source_model.md``.
 """
 
-from cmrlab import datasets, exercises
+from cmrlab import compilation_cache
+
+compilation_cache.enable()  # before anything compiles: a second kernel starts warm
+
+from cmrlab import datasets, exercises  # noqa: E402
 from cmrlab.fitting import FitResult, FitWarning, fit, fit_subjects, load_fit, save_fit
 from cmrlab.analysis import Summary, lag_crp, mean_recalls, pfr, pnr, spc, summarize, temporal_factor
 from cmrlab.likelihood import log_likelihood, log_likelihood_function

@@ -38,15 +38,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from cmrlab.analysis import Summary, _summarize, summarize
-from cmrlab.likelihood import trial_log_likelihoods
+from cmrlab.likelihood import source_trial_log_likelihoods, trial_log_likelihoods
 from cmrlab.parameters import (
     DEFAULT_PARAMETERS,
+    LUCE_PARAMETER_NAMES,
     PARAMETER_NAMES,
     PARAMETERS,
+    SOURCE_PARAMETERS,
+    as_full_parameters,
     as_parameters,
+    bounds,
     check_names,
     check_value,
     unpack,
+    unpack_luce,
 )
 from cmrlab.recalls import clean_recalls
 from cmrlab.search import (
@@ -61,6 +66,7 @@ from cmrlab.search import (
     to_unit,
 )
 from cmrlab.simulation import _simulate
+from cmrlab.study_lists import prepare_lists
 
 METHODS = ("multistart", "de")
 OBJECTIVES = ("likelihood", "summary")
@@ -71,6 +77,25 @@ SUMMARY_TOLERANCE = 0.005
 
 _LOWER = np.array([p.lower for p in PARAMETERS], np.float32)
 _UPPER = np.array([p.upper for p in PARAMETERS], np.float32)
+
+
+class _Space(NamedTuple):
+    """The parameters a fit works in: the base model's 11, or the full model's 15 (Luce rule)."""
+
+    names: tuple[str, ...]
+    lower: np.ndarray     # float32 (P,)
+    upper: np.ndarray     # float32 (P,)
+    defaults: np.ndarray  # float32 (P,) values of parameters neither fixed nor free
+    model: str            # "base" or "full"
+
+
+BASE_SPACE = _Space(PARAMETER_NAMES, _LOWER, _UPPER,
+                    np.array([DEFAULT_PARAMETERS[n] for n in PARAMETER_NAMES], np.float32), "base")
+_FULL_DEFAULTS = {**DEFAULT_PARAMETERS, **{p.name: p.default for p in SOURCE_PARAMETERS}}
+_full_lower, _full_upper = bounds(LUCE_PARAMETER_NAMES, model="full")
+FULL_SPACE = _Space(LUCE_PARAMETER_NAMES, _full_lower.astype(np.float32), _full_upper.astype(np.float32),
+                    np.array([_FULL_DEFAULTS[n] for n in LUCE_PARAMETER_NAMES], np.float32), "full")
+del _full_lower, _full_upper
 _BOUND_EDGE = 1e-3  # a value this close to a face of the unit cube is "at a bound"
 
 
@@ -144,8 +169,10 @@ class _Problem(NamedTuple):
     recalls: jax.Array     # (n, L) clean recalls, 0-padded
     weights: jax.Array     # (n,) 1 for real lists, 0 for padding lists
     free_index: jax.Array  # (d,) indices of free parameters
-    fixed_full: jax.Array  # (11,) values of fixed parameters (free entries ignored)
+    fixed_full: jax.Array  # (P,) values of fixed parameters (free entries ignored); P = 11 or 15
     box: Box               # bounds of the free parameters
+    sources: jax.Array | None = None   # full model: (n, L) int32 each list's sources
+    semantic: jax.Array | None = None  # full model: (n, L, L) each list's similarity block, or None
 
 
 def _pack_full(free_values, free_index, fixed_full):
@@ -153,18 +180,28 @@ def _pack_full(free_values, free_index, fixed_full):
     return fixed_full.at[free_index].set(free_values)
 
 
-def _weighted_loglik(packed, recalls, weights, list_length):
-    totals = trial_log_likelihoods(unpack(packed), recalls, list_length)
+def _weighted_loglik(packed, recalls, weights, list_length, sources=None, semantic=None, n_sources=0):
+    """Sum of per-list log-likelihoods times weights (padding lists weigh 0).
+
+    ``n_sources`` (static) 0 is the base model (``packed`` has 11 values);
+    otherwise the full model with ``S = n_sources`` source units (``packed``
+    has the 15 Luce-rule values, ``sources`` and ``semantic`` the lists' data).
+    """
+    if n_sources:
+        totals = source_trial_log_likelihoods(unpack_luce(packed), recalls, sources, semantic, n_sources)
+    else:
+        totals = trial_log_likelihoods(unpack(packed), recalls, list_length)
     return jnp.sum(jnp.where(weights > 0, totals, 0.0) * weights)
 
 
-_loglik_at = jax.jit(_weighted_loglik, static_argnames=("list_length",))
+_loglik_at = jax.jit(_weighted_loglik, static_argnames=("list_length", "n_sources"))
 
 
-def _objective(problem: _Problem, list_length: int):
+def _objective(problem: _Problem, list_length: int, n_sources: int = 0):
     def loglik(values):
         packed = _pack_full(values, problem.free_index, problem.fixed_full)
-        return _weighted_loglik(packed, problem.recalls, problem.weights, list_length)
+        return _weighted_loglik(packed, problem.recalls, problem.weights, list_length, problem.sources,
+                                problem.semantic, n_sources)
 
     return loglik
 
@@ -174,10 +211,10 @@ def _search_keys(key, first: int, count: int):
     return jax.vmap(lambda j: jax.random.fold_in(key, j))(jnp.arange(first, first + count))
 
 
-@partial(jax.jit, static_argnames=("list_length", "method", "settings"))
-def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings):
+@partial(jax.jit, static_argnames=("list_length", "method", "settings", "n_sources"))
+def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings, n_sources: int = 0):
     """Independent likelihood searches, one per key: ``(R,)`` keys -> values ``(R, d)``, loglik ``(R,)``, evaluations."""
-    objective = _objective(problem, list_length)
+    objective = _objective(problem, list_length, n_sources)
 
     def one(key):
         if method == "multistart":
@@ -192,19 +229,55 @@ def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str,
 # ----------------------------------------------------------------------------- preparing data
 
 
-def _free_and_fixed(fixed: Mapping[str, float] | None):
+def _free_and_fixed(fixed: Mapping[str, float] | None, space: _Space = BASE_SPACE, inert: tuple[str, ...] = ()):
+    """Free names, the full vector of fixed values and the free indices; ``inert`` parameters stay at their default."""
     if fixed is not None and not isinstance(fixed, Mapping):
         raise ValueError(f"fixed must be a dict {{name: value}}, got {type(fixed).__name__}.")
     fixed = dict(fixed or {})
-    check_names(fixed)
+    if space.model == "base":
+        source_names = [n for n in fixed if n in LUCE_PARAMETER_NAMES and n not in PARAMETER_NAMES]
+        if source_names:
+            raise ValueError(
+                f"{source_names} are parameters of the full model: they act only on lists with sources or "
+                "semantics. Pass study_items=, sources= and/or similarity= to fit the full model.")
+        check_names(fixed)
+    else:
+        unknown = [n for n in fixed if n not in space.names]
+        if unknown:
+            raise ValueError(
+                f"cannot fix {unknown}: the full model's likelihood (Luce rule) has the parameters "
+                + ", ".join(space.names) + " (the accumulator's have no likelihood).")
     for name, value in fixed.items():
-        check_value(name, value)
-    free = tuple(n for n in PARAMETER_NAMES if n not in fixed)
+        if space.model == "base":
+            check_value(name, value)
+            continue
+        array = np.asarray(value) if not isinstance(value, (str, bytes, bool, np.bool_)) and value is not None else None
+        if array is None or array.dtype.kind not in "iuf" or array.shape != ():
+            raise ValueError(f"fixed {name} must be a real number, got {value!r}.")
+        lower, upper = space.lower[space.names.index(name)], space.upper[space.names.index(name)]
+        if not np.isfinite(float(array)) or not lower <= float(array) <= upper:
+            raise ValueError(f"fixed {name}={value!r} is outside its bounds [{lower:g}, {upper:g}].")
+    free = tuple(n for n in space.names if n not in fixed and n not in inert)
     if not free:
         raise ValueError("every parameter is fixed: nothing to fit; leave at least one out of `fixed`.")
-    full = np.array([fixed.get(n, DEFAULT_PARAMETERS[n]) for n in PARAMETER_NAMES], np.float32)
-    index = np.array([PARAMETER_NAMES.index(n) for n in free], np.int32)
+    full = np.array([fixed.get(n, space.defaults[i]) for i, n in enumerate(space.names)], np.float32)
+    index = np.array([space.names.index(n) for n in free], np.int32)
     return free, full, index
+
+
+def _list_data(n_lists: int, list_length: int, study_items, sources, similarity, rows_name="recalls"):
+    """The space, the per-list arrays (sources, semantic), ``S`` (0 = base model) and the inert parameters."""
+    if study_items is None and sources is None and similarity is None:
+        return BASE_SPACE, None, None, 0, ()
+    data = prepare_lists(n_lists, list_length, study_items, sources, similarity, rows_name=rows_name)
+    inert = []
+    if not data.has_sources:  # one source: nothing to drift to, no shift to disrupt
+        inert += ["source_drift_rate", "shift_drift_rate"]
+    if not data.has_semantics:
+        inert += ["semantic_scale"]
+    sources_matrix = np.ascontiguousarray(data.source_matrix(n_lists, list_length), np.int32)
+    semantic = None if data.semantic is None else np.ascontiguousarray(data.semantic, np.float32)
+    return FULL_SPACE, sources_matrix, semantic, data.n_sources, tuple(inert)
 
 
 def _check_list_length(list_length) -> int:
@@ -220,6 +293,15 @@ def _padded(clean: np.ndarray, list_length: int, n_rows: int) -> tuple[np.ndarra
     weights = np.zeros(n_rows, np.float32)
     weights[: clean.shape[0]] = 1
     return recalls, weights
+
+
+def _padded_rows(array: np.ndarray | None, n_rows: int) -> np.ndarray | None:
+    """``array`` with zero rows appended up to ``n_rows`` (for the padding lists)."""
+    if array is None:
+        return None
+    out = np.zeros((n_rows,) + array.shape[1:], array.dtype)
+    out[: array.shape[0]] = array
+    return out
 
 
 def _bucket(n: int) -> int:
@@ -274,13 +356,24 @@ def _check_choices(method, objective, searches, max_rounds):
 def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = None,
         method: str | None = None, objective: str = "likelihood", searches: int = 4, max_rounds: int = 3,
         tolerance: float | None = None, settings: MultistartSettings | DESettings | None = None,
-        n_simulated: int = 2000) -> FitResult:
+        n_simulated: int = 2000, study_items=None, sources=None, similarity=None) -> FitResult:
     """Fit CMR to one set of lists (usually one subject's).
 
     Maximises the total log-likelihood (``docs/model.md``) of the cleaned
     recall matrix over the free parameters (all but ``fixed``) inside the
     declared bounds; or, with ``objective="summary"``, minimises the squared
     error between simulated and observed SPC, PFR and lag-CRP (lags -5..5).
+
+    With ``study_items``/``similarity`` and/or ``sources`` it fits the full
+    model of Polyn, Norman & Kahana (2009) (``docs/source_model.md``) with
+    the Luce rule: the 11 base parameters plus ``source_drift_rate``,
+    ``shift_drift_rate``, ``source_learning_rate`` and ``semantic_scale``
+    (15), each list studied with its own words and tasks. A parameter with
+    nothing to act on is not fitted and stays 0: ``semantic_scale`` without
+    a similarity matrix, ``source_drift_rate`` and ``shift_drift_rate``
+    without sources. One evaluation covers every list, so the full model's
+    fit costs far more than the base model's: pass ``settings=
+    MultistartSettings(...)`` with fewer samples and starts for a quick look.
 
     ``searches`` independent searches run at once; if fewer than two of them
     reach the best value (within ``tolerance``), another round of
@@ -304,9 +397,15 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
         settings: a :class:`~cmrlab.search.MultistartSettings` or
             :class:`~cmrlab.search.DESettings` for each search.
         n_simulated: lists simulated per evaluation of the summary objective.
+        study_items: int ``(n_lists, L)`` each list's words as 0-based rows of
+            ``similarity`` (full model; with ``similarity``).
+        sources: int ``(n_lists, L)`` each serial position's source (task),
+            codes ``0..S-1`` (full model).
+        similarity: ``(P, P)`` the word pool's similarity matrix (full model).
 
     Returns:
-        A :class:`FitResult`; its parameters are always finite and in bounds.
+        A :class:`FitResult`; its parameters are always finite and in bounds
+        (the 11 base parameters, or the 15 of the full model).
 
     Warns:
         FitWarning: the searches did not agree (the message says what to do),
@@ -324,13 +423,21 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
     if n_lists == 0:
         raise ValueError("no lists to fit: the recall matrix has 0 rows.")
     _check_identifiable(cleaned.recalls)
-    free, fixed_full, free_index = _free_and_fixed(fixed)
-    padded, weights = _padded(cleaned.recalls, L, _bucket(n_lists))
+    space, list_sources, semantic, n_sources, inert = _list_data(n_lists, L, study_items, sources, similarity)
+    if n_sources and objective == "summary":
+        raise ValueError('objective="summary" fits the base model only (its simulation has no per-list words or '
+                         'tasks); fit the full model by maximum likelihood (objective="likelihood").')
+    free, fixed_full, free_index = _free_and_fixed(fixed, space, inert)
+    n_rows = _bucket(n_lists)
+    padded, weights = _padded(cleaned.recalls, L, n_rows)
+    list_sources, semantic = _padded_rows(list_sources, n_rows), _padded_rows(semantic, n_rows)
     problem = _Problem(jnp.asarray(padded), jnp.asarray(weights), jnp.asarray(free_index), jnp.asarray(fixed_full),
-                       make_box(_LOWER[free_index], _UPPER[free_index]))
+                       make_box(space.lower[free_index], space.upper[free_index]),
+                       None if list_sources is None else jnp.asarray(list_sources),
+                       None if semantic is None else jnp.asarray(semantic))
     if objective == "likelihood":
         def run_round(first):
-            return _likelihood_searches(_search_keys(key, first, searches), problem, L, method, settings)
+            return _likelihood_searches(_search_keys(key, first, searches), problem, L, method, settings, n_sources)
         sign = 1.0
     else:
         observed = summarize(cleaned.recalls, L)
@@ -342,8 +449,9 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
         sign = -1.0
     values, scores, evaluations = _rounds(run_round, searches, max_rounds, tolerance)
     best = int(np.argmax(scores))
-    parameters = _result_parameters(values[best], free_index, fixed_full)
-    loglik = float(_loglik_at(jnp.asarray(_full_vector(parameters)), problem.recalls, problem.weights, L))
+    parameters = _result_parameters(values[best], free_index, fixed_full, space)
+    loglik = float(_loglik_at(jnp.asarray(_full_vector(parameters, space)), problem.recalls, problem.weights, L,
+                              problem.sources, problem.semantic, n_sources))
     agreement = int(np.sum(scores >= scores[best] - tolerance))
     result = FitResult(
         parameters=parameters, log_likelihood=loglik, objective=objective, loss=float(-scores[best]),
@@ -390,17 +498,17 @@ def _disagreement_message(result: FitResult) -> str:
             f"{what} (within {result.tolerance:g}); their values: {values}. The best is reported. {advice}{bound}.")
 
 
-def _full_vector(parameters: Mapping[str, float]) -> np.ndarray:
-    return np.array([parameters[n] for n in PARAMETER_NAMES], np.float32)
+def _full_vector(parameters: Mapping[str, float], space: _Space = BASE_SPACE) -> np.ndarray:
+    return np.array([parameters[n] for n in space.names], np.float32)
 
 
-def _result_parameters(values, free_index, fixed_full) -> dict[str, float]:
+def _result_parameters(values, free_index, fixed_full, space: _Space = BASE_SPACE) -> dict[str, float]:
     full = np.array(fixed_full, np.float64)
     full[free_index] = np.asarray(values, np.float64)
-    full = np.clip(full, _LOWER, _UPPER)  # float rounding at a bound
+    full = np.clip(full, space.lower, space.upper)  # float rounding at a bound
     if not np.isfinite(full).all():  # cannot happen: every candidate is inside the box
         raise FloatingPointError(f"fit produced non-finite parameters {full}")
-    return {name: float(v) for name, v in zip(PARAMETER_NAMES, full)}
+    return {name: float(v) for name, v in zip(space.names, full)}
 
 
 # ----------------------------------------------------------------------------- summary statistics
@@ -443,7 +551,8 @@ def _summary_searches(keys, simulation_key, problem: _Problem, observed: Summary
 def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, method: str = "multistart",
                  searches: int = 4, max_rounds: int = 3, tolerance: float = TOLERANCE,
                  settings: MultistartSettings | DESettings | None = None,
-                 batch_size: int | None = None, progress: bool = True):
+                 batch_size: int | None = None, progress: bool = True, study_items=None, sources=None,
+                 similarity=None):
     """Fit every subject of a :class:`~cmrlab.datasets.RecallDataset` by maximum likelihood.
 
     Each subject gets exactly the fit :func:`fit` would give it with the key
@@ -457,6 +566,19 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     after ``jax.distributed.initialize()`` in every process, every device of
     the job. A second round of searches runs only for the subjects whose
     searches did not agree.
+
+    With one device (JAX's default on a CPU) subjects are fitted one at a
+    time by the program :func:`fit` compiles (``batch_size=1``): nothing
+    new to compile, and each call already runs all searches of the subject
+    at once. ``batch_size`` above 1 (the default with several devices)
+    vmaps over subjects, which pays on several devices or a GPU but
+    compiles a larger program.
+
+    ``study_items``, ``sources`` (``(n_lists, L)``, rows as
+    ``dataset.recalls``) and ``similarity`` fit the full model, as in
+    :func:`fit`; e.g. for :func:`~cmrlab.datasets.load_polyn2009`'s data
+    ``study_items=data.study_items, sources=data.sources,
+    similarity=data.similarity``.
 
     Returns:
         A pandas ``DataFrame`` (one row per subject: ``subject``, the 11
@@ -473,8 +595,11 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     if len(subjects) == 0:
         raise ValueError("the dataset has no lists.")
     L = _check_list_length(dataset.list_length)
-    free, fixed_full, free_index = _free_and_fixed(fixed)
-    cleaned = [clean_recalls(dataset.recalls[dataset.subject == s], L) for s in subjects]
+    space, list_sources, semantic, n_sources, inert = _list_data(
+        dataset.recalls.shape[0], L, study_items, sources, similarity, rows_name="dataset.recalls")
+    free, fixed_full, free_index = _free_and_fixed(fixed, space, inert)
+    rows_of = [np.flatnonzero(dataset.subject == s) for s in subjects]
+    cleaned = [clean_recalls(dataset.recalls[rows], L) for rows in rows_of]
     for s, c in zip(subjects, cleaned):
         _check_identifiable(c, f"subject {s}")
     n_rows = _bucket(max(c.shape[0] for c in cleaned))
@@ -482,15 +607,29 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     weights = np.zeros((len(subjects), n_rows), np.float32)
     for i, c in enumerate(cleaned):
         recalls[i], weights[i] = _padded(c, L, n_rows)
-    box = make_box(_LOWER[free_index], _UPPER[free_index])
+    by_subject_sources = by_subject_semantic = None
+    if n_sources:
+        by_subject_sources = np.stack([_padded_rows(list_sources[rows], n_rows) for rows in rows_of])
+        if semantic is not None:
+            by_subject_semantic = np.stack([_padded_rows(semantic[rows], n_rows) for rows in rows_of])
+    box = make_box(space.lower[free_index], space.upper[free_index])
 
     devices = np.array(jax.devices())
     n_devices = len(devices)
     if batch_size is None:
-        batch_size = n_devices * max(1, 8 // n_devices)
+        batch_size = 1 if n_devices == 1 else n_devices * max(1, 8 // n_devices)
     batch_size = int(math.ceil(batch_size / n_devices) * n_devices)
-    sharded = NamedSharding(Mesh(devices, ("subjects",)), P("subjects"))
-    fit_batch = _batched_searches(L, method, settings, sharded)
+    if batch_size == 1:
+        # one subject at a time: the very program fit() runs (compiled once, shared with fit and the
+        # persistent cache); each call already runs every search and start of the subject at once
+        def fit_batch(keys, recalls, weights, free_index, fixed_full, box, sources, semantic):
+            problem = _Problem(recalls[0], weights[0], free_index, fixed_full, box,
+                               None if sources is None else sources[0], None if semantic is None else semantic[0])
+            return jax.tree_util.tree_map(lambda x: x[None], _likelihood_searches(
+                keys[0], problem, L, method, settings, n_sources))
+    else:
+        sharded = NamedSharding(Mesh(devices, ("subjects",)), P("subjects"))
+        fit_batch = _batched_searches(L, method, settings, sharded, n_sources)
     subject_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(subjects)))
 
     values = [[] for _ in subjects]
@@ -506,8 +645,11 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
             chunk = pending[first: first + batch_size]
             index = np.resize(chunk, batch_size)  # pad the last batch by repeating subjects
             keys = jax.vmap(lambda k: _search_keys(k, round_index * searches, searches))(subject_keys[index])
+            batch_sources = None if by_subject_sources is None else jnp.asarray(by_subject_sources[index])
+            batch_semantic = None if by_subject_semantic is None else jnp.asarray(by_subject_semantic[index])
             out = jax.device_get(fit_batch(keys, jnp.asarray(recalls[index]), jnp.asarray(weights[index]),
-                                           jnp.asarray(free_index), jnp.asarray(fixed_full), box))
+                                           jnp.asarray(free_index), jnp.asarray(fixed_full), box,
+                                           batch_sources, batch_semantic))
             for j, i in enumerate(chunk):
                 values[i].append(np.asarray(out[0][j], np.float64))
                 scores[i].append(np.asarray(out[1][j], np.float64))
@@ -524,7 +666,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     for i, subject in enumerate(subjects):
         v, s = np.concatenate(values[i]), np.concatenate(scores[i])
         best = int(np.argmax(s))
-        parameters = _result_parameters(v[best], free_index, fixed_full)
+        parameters = _result_parameters(v[best], free_index, fixed_full, space)
         agreement = int(np.sum(s >= s[best] - tolerance))
         rows.append({"subject": subject.item(), **parameters, "log_likelihood": float(s[best]),
                      "agreement": agreement, "searches": len(s), "spread": float(s.max() - s.min()),
@@ -545,18 +687,46 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
 _BATCHED: dict = {}
 
 
-def _batched_searches(list_length: int, method: str, settings, sharding):
+def _batched_searches(list_length: int, method: str, settings, sharding, n_sources: int = 0):
     """The compiled ``vmap`` of :func:`_likelihood_searches` over subjects, built once per configuration."""
-    cache_key = (list_length, method, settings, sharding)
+    cache_key = (list_length, method, settings, sharding, n_sources)
     if cache_key not in _BATCHED:
-        def one(keys, recalls, weights, free_index, fixed_full, box):
-            problem = _Problem(recalls, weights, free_index, fixed_full, box)
-            return _likelihood_searches(keys, problem, list_length, method, settings)
+        def one(keys, recalls, weights, free_index, fixed_full, box, sources, semantic):
+            problem = _Problem(recalls, weights, free_index, fixed_full, box, sources, semantic)
+            return _likelihood_searches(keys, problem, list_length, method, settings, n_sources)
 
-        batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None))
-        _BATCHED[cache_key] = jax.jit(batched, in_shardings=(sharding, sharding, sharding, None, None, None),
-                                      out_shardings=sharding)
+        batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, 0, 0))
+        _BATCHED[cache_key] = jax.jit(
+            batched, in_shardings=(sharding, sharding, sharding, None, None, None, sharding, sharding),
+            out_shardings=sharding)
     return _BATCHED[cache_key]
+
+
+HK2014_FITS = "healey_kahana2014_fits.csv"
+"""The file (in ``cmrlab/data``) of :func:`healey_kahana2014_fits`."""
+
+
+def healey_kahana2014_fits():
+    """The default :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
+
+    Fitting every subject takes long on a laptop, so cmrlab ships the table
+    that ``benchmarks/bench_fitting.py table`` made (default settings; the
+    subjects fitted 8 at a time, the 8 starting at index ``i`` with key
+    ``fold_in(PRNGKey(0), i)``). One row per subject with the columns of
+    :func:`fit_subjects`: ``subject``, the 11 parameters, ``log_likelihood``,
+    ``agreement``, ``searches``, ``spread``, ``converged``, ``at_bound``,
+    ``n_lists``, ``evaluations``.
+
+    Returns:
+        A pandas ``DataFrame`` (126 rows).
+    """
+    from importlib.resources import files
+
+    import pandas as pd
+
+    with files("cmrlab").joinpath("data", HK2014_FITS).open() as handle:
+        table = pd.read_csv(handle, keep_default_na=False)
+    return table
 
 
 def _progress(total: int, enabled: bool):
@@ -622,8 +792,10 @@ def load_fit(path) -> FitResult:
             payload = {"parameters": {**DEFAULT_PARAMETERS, **payload}}
         else:
             raise ValueError(f"{path} is not a saved fit: it has no 'parameters' entry.")
+    params = payload["parameters"]
+    full_model = isinstance(params, dict) and bool(set(params) - set(PARAMETER_NAMES))
     try:
-        as_parameters(payload["parameters"])  # all 11 names, in bounds
+        (as_full_parameters if full_model else as_parameters)(params)  # the names, in bounds
     except (TypeError, ValueError) as error:
         raise ValueError(f"{path}: {error}") from None
     defaults = {"log_likelihood": float("nan"), "objective": "likelihood", "loss": float("nan"), "method": "",

@@ -1,5 +1,6 @@
 """The package's metadata: conda and pip list the same dependencies; public API present."""
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -45,3 +46,23 @@ def test_ci_runs_the_readme_test_command():
     test_command = [c.strip() for c in commands if "pytest" in c][0]
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci.splitlines()
+
+
+def test_the_compilation_cache_is_on_in_a_folder_of_its_own_and_can_be_switched_off(tmp_path):
+    import subprocess
+    import sys
+
+    script = "import jax, cmrlab; print(jax.config.jax_compilation_cache_dir)"
+    env = {k: v for k, v in os.environ.items() if k not in ("CMRLAB_COMPILATION_CACHE", "JAX_COMPILATION_CACHE_DIR")}
+
+    def run(**extra):
+        out = subprocess.run([sys.executable, "-c", script], env={**env, **extra}, capture_output=True, text=True,
+                             cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip().splitlines()[-1]
+
+    folder = run(XDG_CACHE_HOME=str(tmp_path))
+    assert folder.startswith(str(tmp_path / "cmrlab" / "jax")) and Path(folder).is_dir()
+    assert run(CMRLAB_COMPILATION_CACHE=str(tmp_path / "mine")) == str(tmp_path / "mine")
+    assert run(CMRLAB_COMPILATION_CACHE="off") == "None"
+    assert run(JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_own")) == str(tmp_path / "jax_own")
