@@ -180,13 +180,105 @@ class CurvePanels:
 
     def png(self, compress_level: int = 1) -> bytes:
         """The current picture as PNG bytes (fast, lightly compressed)."""
-        from PIL import Image
+        return _canvas_png(self.canvas, compress_level)
 
-        width, height = self.canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", compress_level=compress_level)
-        return buffer.getvalue()
+
+def _canvas_png(canvas, compress_level: int = 1) -> bytes:
+    from PIL import Image
+
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def style_irt(ax, max_output: int):
+    ax.set_xlabel("Output position (gap after the k-th recall)")
+    ax.set_ylabel("Inter-response time (s)")
+    ax.set_xlim(0.5, max_output + 0.5)
+    ax.set_title("Inter-response times")
+
+
+def plot_irt(ax, irt_ms, max_output: int = 10, label=None, **style):
+    """Mean inter-response times ``(L - 1,)`` in ms (:func:`cmrlab.irt`), drawn in seconds.
+
+    Output positions ``1..max_output`` are shown: entry ``k - 1`` is the gap
+    between the ``k``-th and ``(k + 1)``-th valid recalls.
+    """
+    seconds = np.asarray(irt_ms, float)[:max_output] / 1000
+    (line,) = ax.plot(np.arange(1, seconds.size + 1), seconds, marker="o", ms=3, label=label, **style)
+    style_irt(ax, max_output)
+    return line
+
+
+class IRTPanel:
+    """One panel of inter-response times by output position that redraws fast, in place.
+
+    As :class:`CurvePanels`: the axes and an optional data curve are drawn
+    once into a cached background; :meth:`show` moves the model's line and
+    blits it. The y axis grows (with a full redraw) when the model's times
+    leave it.
+
+    Attributes:
+        model_irt: the model's ``(L - 1,)`` times in ms last shown, or ``None``.
+        data_irt: the overlaid data's, or ``None``.
+    """
+
+    def __init__(self, max_output: int = 10, figsize=(5.5, 3.0), dpi: int = 80):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.ax = self.figure.subplots()
+        self.max_output = max_output
+        self.model_irt = None
+        self.data_irt, self.data_label = None, None
+        self._top = 6.0
+        self.set_layout()
+
+    def set_layout(self, data_irt=None, data_label: str | None = None) -> None:
+        """Redraw the static parts: the axes and the data's times (ms) if given."""
+        self.data_irt, self.data_label = data_irt, data_label
+        self.ax.clear()
+        self._line = plot_irt(self.ax, np.full(self.max_output, np.nan), self.max_output, label="CMR",
+                              animated=True, color="C0")
+        if data_irt is not None:
+            plot_irt(self.ax, data_irt, self.max_output, label=data_label or "data", color="k", ls="--", alpha=0.8)
+            self._top = max(self._top, float(np.nanmax(np.asarray(data_irt, float)[: self.max_output])) / 1000 * 1.1)
+        self.ax.set_ylim(0, self._top)
+        self.ax.legend(frameon=False, fontsize="small", loc="upper left")
+        self.figure.set_layout_engine("constrained")
+        self.canvas.draw()
+        self.figure.set_layout_engine("none")
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        if self.model_irt is not None:
+            self._blit(self.model_irt)
+
+    def show(self, irt_ms) -> None:
+        """Move the model's line to ``irt_ms`` ``(L - 1,)`` (ms) and blit it."""
+        self.model_irt = np.asarray(irt_ms, float)
+        shown = self.model_irt[: self.max_output] / 1000
+        if np.isfinite(shown).any() and np.nanmax(shown) > self._top:
+            self._top = float(np.nanmax(shown)) * 1.1
+            self.set_layout(self.data_irt, self.data_label)  # redraws the model line too
+            return
+        self._blit(self.model_irt)
+
+    def _blit(self, irt_ms) -> None:
+        seconds = np.asarray(irt_ms, float)[: self.max_output] / 1000
+        self._line.set_data(np.arange(1, seconds.size + 1), seconds)
+        self.canvas.restore_region(self._background)
+        self.ax.draw_artist(self._line)
+
+    def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(output positions, seconds)`` of the model line now drawn."""
+        return tuple(np.asarray(a) for a in self._line.get_data())
+
+    def png(self, compress_level: int = 1) -> bytes:
+        """The current picture as PNG bytes."""
+        return _canvas_png(self.canvas, compress_level)
 
 
 def model_state_figure(step: dict, figure=None):

@@ -123,3 +123,29 @@ def test_large_simulations_run_in_chunks_with_the_numbers_of_one_call(monkeypatc
     monkeypatch.setattr(cmrlab.simulation, "base_chunk_size", lambda L: chunk)
     chunked = np.asarray(cmrlab.simulate(key, cmrlab.DEFAULT_PARAMETERS, 16, 300))
     np.testing.assert_array_equal(chunked, whole)
+
+
+def test_simulation_function_prepares_once_and_gives_simulates_numbers():
+    from cmrlab.simulation import simulation_function
+
+    rng = np.random.default_rng(0)
+    n, L, pool = 30, 8, 40
+    similarity = rng.uniform(-0.2, 1, (pool, pool))
+    lists = dict(study_items=rng.integers(0, pool, (n, L)), sources=rng.integers(0, 2, (n, L)),
+                 similarity=similarity)
+    params = {**cmrlab.DEFAULT_PARAMETERS, "source_drift_rate": 0.5, "shift_drift_rate": 0.4,
+              "source_learning_rate": 0.3, "semantic_scale": 2.0}
+    run = simulation_function(L, n, **lists)
+    lists["similarity"] = similarity.copy()
+    similarity[:] = np.nan  # prepared: later changes to the caller's arrays do not matter
+    for seed in (1, 2):
+        np.testing.assert_array_equal(run(seed, params), cmrlab.simulate(seed, params, L, n, **lists))
+    base = simulation_function(L, n)
+    np.testing.assert_array_equal(base(jax.random.PRNGKey(3), cmrlab.DEFAULT_PARAMETERS),
+                                  cmrlab.simulate(jax.random.PRNGKey(3), cmrlab.DEFAULT_PARAMETERS, L, n))
+    with pytest.raises(ValueError, match="return_times=True needs retrieval='accumulator'"):
+        simulation_function(L, n, return_times=True)
+    with pytest.raises(ValueError, match="study_items has shape"):
+        simulation_function(L, n + 1, **lists)
+    with pytest.raises(ValueError, match="outside its allowed range"):
+        run(1, {**params, "shift_drift_rate": 2.0})

@@ -141,3 +141,138 @@ def test_model_inside_steps_through_study_and_recall():
     recall_steps = [s for s in panel.steps if s["probabilities"] is not None]
     for s in recall_steps:
         assert s["probabilities"].sum() == pytest.approx(1, abs=1e-5)
+
+
+# ---------------------------------------------------------------- the full model (Polyn, Norman & Kahana 2009)
+
+from cmrlab.widgets import MODELS, POLYN, RETRIEVALS  # noqa: E402
+
+
+def test_a_slider_for_every_full_model_parameter():
+    panel = Explorer(list_length=12, n_lists=500, model="full")
+    assert list(panel.source_sliders) == [p.name for p in cmrlab.SOURCE_PARAMETERS]
+    for p in cmrlab.SOURCE_PARAMETERS:
+        slider = panel.source_sliders[p.name]
+        assert (slider.min, slider.max, slider.step) == p.slider
+        assert p.meaning in slider.tooltip and p.label in slider.description
+    assert list(panel.parameters) == list(cmrlab.ALL_PARAMETER_NAMES)
+    assert panel.parameters == pytest.approx({**cmrlab.DEFAULT_PARAMETERS,
+                                              **{p.name: p.default for p in cmrlab.SOURCE_PARAMETERS}})
+    assert panel.source_box.layout.display == ""
+    panel.model.value = "base"
+    assert panel.source_box.layout.display == "none" and list(panel.parameters) == list(cmrlab.PARAMETER_NAMES)
+
+
+def test_full_model_with_its_mechanisms_off_draws_the_base_model():
+    base = Explorer(list_length=12, n_lists=500, seed=4)
+    full = Explorer(list_length=12, n_lists=500, seed=4, model="full")
+    assert MODELS == ("base", "full") and RETRIEVALS == ("luce", "accumulator")
+    for name in ("spc", "lag_crp", "pfr"):
+        np.testing.assert_array_equal(base.curves()[name][1], full.curves()[name][1])
+    assert base.status.value == full.status.value.replace("CMR (full, luce)", "CMR")
+    full.set("source_learning_rate", 0.5)  # a mechanism on changes the model
+    params = {**full.parameters}
+    np.testing.assert_allclose(full.curves()["spc"][1],
+                               cmrlab.spc(cmrlab.simulate(jax.random.PRNGKey(4), params, 12, 500), 12))
+
+
+def test_setting_a_full_model_parameter_selects_the_full_model():
+    panel = Explorer(list_length=12, n_lists=500)
+    count = panel.update_count
+    panel.set("shift_drift_rate", 0.5)
+    assert panel.model.value == "full" and panel.parameters["shift_drift_rate"] == 0.5
+    assert panel.update_count == count + 1
+    panel.set("start_drift_rate", 0.0)  # the full model's bounds allow 0
+    assert panel.parameters["start_drift_rate"] == 0.0
+    count = panel.update_count
+    panel.preset.value = "Healey & Kahana (2014) median fits"  # a base-model set: mechanisms off
+    assert panel.model.value == "full" and panel.update_count == count + 1
+    assert panel.parameters == pytest.approx({**cmrlab.PRESETS["Healey & Kahana (2014) median fits"],
+                                              **{p.name: p.default for p in cmrlab.SOURCE_PARAMETERS}})
+    panel.model.value = "base"
+    assert panel.parameters["start_drift_rate"] == 0.18
+    panel.set("start_drift_rate", 0.0)
+    assert panel.parameters["start_drift_rate"] == cmrlab.PARAMETERS[1].lower
+
+
+@pytest.mark.parametrize("name, value", [("shift_drift_rate", 0.99), ("accumulator_time_constant", 5.0),
+                                         ("semantic_scale", -1.0), ("source_drift_rate", float("nan")),
+                                         ("source_learning_rate", "a lot")])
+def test_full_model_values_out_of_bounds_are_refused(explorer, name, value):
+    before = explorer.parameters
+    with pytest.raises(ValueError, match="must be a number|outside its allowed range"):
+        explorer.set(name, value)
+    with pytest.raises(ValueError, match="must be a number|outside its allowed range"):
+        explorer.add_preset("bad", {name: value})
+    assert explorer.parameters == before and explorer.model.value == "base"
+
+
+def test_bad_model_or_retrieval_names():
+    with pytest.raises(ValueError, match="unknown model"):
+        Explorer(model="Polyn")
+    with pytest.raises(ValueError, match="unknown retrieval"):
+        Explorer(retrieval="lca")
+    with pytest.raises(ValueError, match="unknown CMR parameter"):
+        Explorer(parameters={"source_drift": 0.5})
+
+
+@pytest.fixture(scope="module")
+def polyn():
+    data = cmrlab.datasets.load_polyn2009()
+    return Explorer(dataset=POLYN, seed=2), data
+
+
+def _figures(recalls, data):
+    """Polyn's figures of a recall matrix, computed here from the public analyses."""
+    L = 24
+    control, shift = data.list_type < 2, data.list_type == 2
+    recalls = np.asarray(recalls)
+    # as wide as the data (padding changes no analysis): the compiled analyses are reused
+    recalls = np.pad(recalls, ((0, 0), (0, data.recalls.shape[1] - recalls.shape[1])))
+    return (float(cmrlab.mean_recalls(recalls[control], L)) / L, float(cmrlab.mean_recalls(recalls[shift], L)) / L,
+            float(cmrlab.category_crp(recalls[shift], data.sources[shift], L)),
+            float(cmrlab.distance_rank(recalls, data.study_items, 1 - data.similarity, L)))
+
+
+def test_polyn_overlay_simulates_the_lists_and_shows_the_papers_figures(polyn):
+    panel, data = polyn
+    assert panel.list_length.value == 24 and panel.model.value == "full" and panel.n_lists.disabled
+    want = _figures(data.recalls, data)
+    got = panel.data_polyn_figures
+    assert (got.recall_control, got.recall_shift, got.source_clustering, got.semantic_factor) == pytest.approx(want)
+    assert got.shift_cost == pytest.approx(want[0] - want[1]) and got.shift_cost > 0.03
+    panel.preset.value = "Polyn 2009 full"
+    params = cmrlab.SOURCE_PRESETS["Polyn 2009 full"]
+    assert panel.parameters == pytest.approx(params)
+    recalls = cmrlab.simulate(jax.random.PRNGKey(2), params, 24, len(data), study_items=data.study_items,
+                              sources=data.sources, similarity=data.similarity)
+    model = panel.polyn_figures
+    assert (model.recall_control, model.recall_shift, model.source_clustering,
+            model.semantic_factor) == pytest.approx(_figures(recalls, data), abs=1e-6)
+    np.testing.assert_allclose(panel.summary.spc, cmrlab.spc(recalls, 24))
+    for words in ("shift cost", "same-task CRP", "semantic factor", f"{model.shift_cost:.3f}",
+                  f"{got.source_clustering:.3f}"):
+        assert words in panel.status.value
+
+
+def test_the_accumulator_shows_recall_times(polyn):
+    panel, data = polyn
+    panel.set_parameters(cmrlab.SOURCE_PRESETS["Polyn 2009 full"])
+    panel.retrieval.value = "accumulator"
+    try:
+        assert panel.times_image.layout.display == "" and panel.times_image.value
+        params = panel.parameters
+        recalls, times = cmrlab.simulate(jax.random.PRNGKey(2), params, 24, len(data), retrieval="accumulator",
+                                         return_times=True, study_items=data.study_items, sources=data.sources,
+                                         similarity=data.similarity)
+        positions, seconds = panel.curves()["irt"]
+        np.testing.assert_array_equal(positions, np.arange(1, 11))
+        np.testing.assert_allclose(seconds, np.asarray(cmrlab.irt(recalls, times, 24))[:10] / 1000, rtol=1e-6)
+        assert np.all(np.diff(seconds[:6]) > 0), "recall slows down as it goes on"
+        first = float(np.mean(np.asarray(times)[np.asarray(recalls)[:, 0] > 0, 0])) / 1000
+        assert panel.polyn_figures.first_recall_seconds == pytest.approx(first)
+        assert f"first recall after {first:.2f} s" in panel.status.value
+        assert panel.polyn_figures.shift_cost > 0.01, "with disruption, shift lists are recalled worse"
+    finally:
+        panel.model.value = "base"  # the base model has the Luce rule only
+    assert panel.retrieval.value == "luce" and panel.times_image.layout.display == "none"
