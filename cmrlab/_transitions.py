@@ -142,8 +142,11 @@ class Transitions(NamedTuple):
     available: Bits  # items not validly recalled at outputs 0..t (cur included, prev not)
 
 
-def transitions(o: Outputs, list_length: int) -> Transitions:
-    available = bits_and(tuple(~w[:, :-1] for w in o.seen), all_bits(list_length))
+def transitions(o: Outputs, list_length: int, n_items=None) -> Transitions:
+    """The transitions of ``o``; ``n_items`` (``<= list_length``, may be traced): only items
+    ``1..n_items`` were studied, the rest of the ``list_length`` are padding, never available."""
+    studied = all_bits(list_length) if n_items is None else span_bits(jnp.int32(1), n_items, list_length)
+    available = bits_and(tuple(~w[:, :-1] for w in o.seen), studied)
     return Transitions(o.valid[:, :-1] & o.valid[:, 1:], o.recalls[:, :-1], o.recalls[:, 1:], available)
 
 

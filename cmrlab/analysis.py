@@ -19,8 +19,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cmrlab import _transitions as tr
+from cmrlab.recalls import check_recalls
 
 _checked = tr.checked
 
@@ -205,3 +207,37 @@ def summarize(recalls, list_length: int) -> Summary:
     """:func:`spc`, :func:`pfr`, :func:`lag_crp`, :func:`temporal_factor` and
     :func:`mean_recalls` in one compiled call (what the widgets redraw)."""
     return _summarize(_checked(recalls, list_length), list_length)
+
+
+@partial(jax.jit, static_argnames="bucket")
+def _summarize_bucket(recalls, n_items, bucket):
+    o = tr.outputs(recalls, bucket)
+    t = tr.transitions(o, bucket, n_items)
+    return Summary(
+        spc=_spc_of(o, bucket),
+        pfr=tr.ratio(*_pfr_counts(o, bucket)),
+        lag_crp=tr.ratio(*_lag_counts(t, bucket)),
+        temporal_factor=_temporal_factor_of(t, bucket),
+        mean_recalls=jnp.mean(jnp.sum(o.valid, axis=1)),
+    )
+
+
+def summarize_padded(recalls, list_length: int, bucket: int) -> Summary:
+    """:func:`summarize` of lists of ``list_length`` items computed in lists of ``bucket`` items.
+
+    For a live panel whose list length changes: one compiled function serves
+    every ``list_length <= bucket``. ``recalls`` ``(n, W)`` may only name
+    items ``1..list_length`` (as :func:`cmrlab.simulation.simulate_padded`
+    returns); items beyond are padding, never available. The counts are
+    exact, so the result is that of ``summarize(recalls, list_length)``
+    (tested), as NumPy arrays: ``spc``/``pfr`` ``(L,)``, ``lag_crp``
+    ``(2L - 1,)``.
+    """
+    if bucket < list_length:
+        raise ValueError(f"bucket ({bucket}) must hold the list ({list_length} items).")
+    if not isinstance(recalls, jax.core.Tracer):
+        recalls = check_recalls(recalls, list_length)
+    s = jax.device_get(_summarize_bucket(recalls, jnp.int32(list_length), bucket))
+    L = list_length
+    return Summary(spc=s.spc[:L], pfr=s.pfr[:L], lag_crp=s.lag_crp[bucket - L: bucket + L - 1],
+                   temporal_factor=np.asarray(s.temporal_factor), mean_recalls=np.asarray(s.mean_recalls))

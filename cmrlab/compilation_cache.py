@@ -30,6 +30,8 @@ from pathlib import Path
 import jax
 
 OFF = ("0", "off", "false", "no")
+MIN_COMPILE_SECONDS = 0.1
+"""Programs that compile faster than this are not written to the cache (JAX's default: 1 s)."""
 
 
 def _cpu_tag() -> str:
@@ -70,4 +72,8 @@ def enable() -> Path | None:
     except OSError:
         return None
     jax.config.update("jax_compilation_cache_dir", str(folder))
+    # JAX keeps only programs that took over a second to compile; the Explorer's first update is
+    # several programs of a few tenths of a second each, which together make a fresh kernel wait
+    if jax.config.jax_persistent_cache_min_compile_time_secs >= MIN_COMPILE_SECONDS:
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
     return folder

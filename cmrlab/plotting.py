@@ -135,6 +135,7 @@ class CurvePanels:
         self.data_summary = None
         self.data_label = None
         self._lines = None
+        self._laid_out = False
         self.set_layout(list_length)
 
     def set_layout(self, list_length: int, data_summary: Summary | None = None, data_label: str | None = None):
@@ -154,9 +155,15 @@ class CurvePanels:
             plot_summary(self.axes, data_summary, max_lag=self.max_lag, label=data_label or "data",
                          color="k", ls="--", alpha=0.8)
         self.axes[0].legend(frameon=False, fontsize="small", loc="upper center")
-        self.figure.set_layout_engine("constrained")
-        self.canvas.draw()
-        self.figure.set_layout_engine("none")  # keep the layout fixed for blitting
+        if not self._laid_out:
+            # the constrained layout costs two thirds of a redraw; the axes' labels do not change
+            # with the list length or the data, so their positions are found once
+            self.figure.set_layout_engine("constrained")
+            self.canvas.draw()
+            self.figure.set_layout_engine("none")  # keep the layout fixed for blitting
+            self._laid_out = True
+        else:
+            self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         if self.model_summary is not None and np.size(self.model_summary.spc) == list_length:
             self.show(self.model_summary)

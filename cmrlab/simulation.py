@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cmrlab import accumulator, recall_phase, source_recall_phase
-from cmrlab.model import CMRState, initial_state, start_recall, study_list
+from cmrlab.model import CMRState, initial_state, start_recall, study, study_list
 from cmrlab.parameters import (
     CMRParameters,
     as_full_parameters,
@@ -123,6 +123,70 @@ def _simulate_accumulator(list_keys, packed, sources, semantic, n_sources: int):
     params = unpack_full(packed)
     tables, state = source_recall_phase.study(params, sources, semantic, n_sources)
     return accumulator.simulate_lists(params, tables, state, list_keys)
+
+
+LIST_LENGTH_BUCKETS: tuple[int, ...] = (16, 40)
+"""List lengths whose compiled base-model simulation serves every shorter list (:func:`simulate_padded`)."""
+
+
+def list_length_bucket(list_length: int) -> int:
+    """The smallest of :data:`LIST_LENGTH_BUCKETS` holding ``list_length`` items (or ``list_length`` itself)."""
+    return next((b for b in LIST_LENGTH_BUCKETS if list_length <= b), list_length)
+
+
+def simulate_padded(key, parameters: Mapping[str, float], list_length: int, n_trials: int,
+                    bucket: int | None = None) -> jax.Array:
+    """:func:`simulate` of the base model, computed in a list of ``bucket`` items with the rest masked.
+
+    One compiled function serves every ``list_length <= bucket`` (the list
+    length is an argument, not a shape), so a live panel whose list-length
+    slider moves does not recompile. The items beyond ``list_length`` are
+    never studied and never recallable, and the uniforms are the first
+    ``list_length`` rows of the bucket's (JAX's partitionable threefry
+    draws each element from its own index), so the result is
+    ``simulate(key, parameters, list_length, n_trials)`` (tested).
+
+    Returns:
+        int32 ``(n_trials, bucket)``: the recalls in the first ``list_length``
+        columns, 0 beyond.
+    """
+    params = as_full_parameters(parameters)
+    list_length = positive_int("list_length", list_length)
+    n_trials = positive_int("n_trials", n_trials)
+    bucket = list_length_bucket(list_length) if bucket is None else positive_int("bucket", bucket)
+    if bucket < list_length:
+        raise ValueError(f"bucket ({bucket}) must hold the list ({list_length} items).")
+    if not reduces_to_base(params, False, False):
+        raise ValueError("simulate_padded runs the base model; turn the full model's mechanisms off "
+                         "or use simulate().")
+    key = as_key(key)
+    packed = pack(params.base())
+    if not jax.config.jax_threefry_partitionable or n_trials > base_chunk_size(bucket):
+        # uniforms of another shape would be other numbers: compile for this list length
+        recalls = _simulate_base(key, packed, list_length, n_trials)
+        return jnp.pad(recalls, ((0, 0), (0, bucket - list_length)))
+    return _simulate_bucket(key, packed, jnp.int32(list_length), bucket, n_trials)
+
+
+@partial(jax.jit, static_argnames=("bucket", "n_trials"))
+def _simulate_bucket(key, packed, n_items, bucket: int, n_trials: int) -> jax.Array:
+    params = unpack(packed)
+    state = initial_state(bucket, params)
+
+    def study_step(state, item):
+        studied = study(state, params, item)
+        return jax.tree_util.tree_map(lambda new, old: jnp.where(item <= n_items, new, old), studied, state), None
+
+    state = start_recall(jax.lax.scan(study_step, state, jnp.arange(1, bucket + 1))[0], params)
+    tables = recall_phase.recall_tables(state)
+    uniforms = jax.random.uniform(key, (bucket, n_trials))
+
+    def step(rs, u):
+        choice = sample_outcome(recall_phase.outcome_probabilities(rs, params), u)
+        return recall_phase.apply(rs, tables, params, choice), choice
+
+    _, choices = jax.lax.scan(step, recall_phase.start(state, (n_trials,)), uniforms)
+    return choices.T
 
 
 def base_chunk_size(list_length: int) -> int:

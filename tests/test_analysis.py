@@ -151,3 +151,18 @@ def test_matches_psifr_on_every_murdock_condition(x64, condition):
     pooled = frame["actual"] / frame["possible"].where(frame["possible"] > 0)
     np.testing.assert_allclose(cmrlab.lag_crp(data.recalls, data.list_length), pooled.to_numpy(),
                                atol=1e-9, equal_nan=True)
+
+
+@given(recall_matrices())
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_list_length_bucket_gives_summarizes_numbers(data):
+    # the Explorer's padded path: lists of L items analysed as lists of 16 with the rest never available
+    from cmrlab.analysis import summarize_padded
+
+    rows, list_length = data
+    exact, padded = cmrlab.summarize(rows, list_length), summarize_padded(rows, list_length, 16)
+    for name in exact._fields:
+        np.testing.assert_array_equal(np.asarray(getattr(padded, name)), np.asarray(getattr(exact, name)),
+                                      err_msg=name)
+    with pytest.raises(ValueError, match="must hold the list"):
+        summarize_padded(rows, list_length, list_length - 1)

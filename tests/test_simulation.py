@@ -149,3 +149,36 @@ def test_simulation_function_prepares_once_and_gives_simulates_numbers():
         simulation_function(L, n + 1, **lists)
     with pytest.raises(ValueError, match="outside its allowed range"):
         run(1, {**params, "shift_drift_rate": 2.0})
+
+
+# ---------------------------------------------------------------- list-length buckets
+
+
+@pytest.mark.parametrize("preset", ["Healey & Kahana (2014) median fits", "no contiguity"])
+def test_a_bucket_gives_simulates_numbers_for_every_shorter_list(preset):
+    from cmrlab.simulation import _simulate_bucket, simulate_padded
+
+    params = cmrlab.PRESETS[preset]
+    before = None
+    for list_length in (1, 3, 9, 16):
+        for seed in (0, 1):
+            key = jax.random.PRNGKey(seed)
+            padded = np.asarray(simulate_padded(key, params, list_length, 300, 16))
+            assert padded.shape == (300, 16)
+            np.testing.assert_array_equal(padded[:, :list_length],
+                                          np.asarray(cmrlab.simulate(key, params, list_length, 300)))
+            assert (padded[:, list_length:] == 0).all()
+        if before is None:
+            before = _simulate_bucket._cache_size()
+    assert _simulate_bucket._cache_size() == before  # one compiled function for every length
+
+
+def test_list_length_buckets_and_their_errors():
+    from cmrlab.simulation import LIST_LENGTH_BUCKETS, list_length_bucket, simulate_padded
+
+    assert [list_length_bucket(n) for n in (1, 16, 17, 40)] == [16, 16, 40, 40]
+    assert list_length_bucket(41) == 41 and max(LIST_LENGTH_BUCKETS) == 40
+    with pytest.raises(ValueError, match="must hold the list"):
+        simulate_padded(0, cmrlab.DEFAULT_PARAMETERS, 20, 10, 16)
+    with pytest.raises(ValueError, match="base model"):
+        simulate_padded(0, {**cmrlab.DEFAULT_PARAMETERS, "source_learning_rate": 0.5}, 10, 10)

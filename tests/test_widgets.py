@@ -36,6 +36,23 @@ def test_curves_are_the_analyses_of_fresh_simulations(explorer):
     np.testing.assert_allclose(crp[6], cmrlab.lag_crp(recalls, 12)[12])  # lag +1
 
 
+def test_a_new_list_length_in_the_same_bucket_redraws_without_compiling(explorer):
+    from cmrlab.analysis import _summarize_bucket
+    from cmrlab.simulation import _simulate_bucket
+
+    compiled = _simulate_bucket._cache_size(), _summarize_bucket._cache_size()
+    params = explorer.parameters
+    for list_length in (7, 15, 12):
+        explorer.list_length.value = list_length
+        expected = cmrlab.summarize(cmrlab.simulate(jax.random.PRNGKey(3), params, list_length, 500), list_length)
+        for name in ("spc", "lag_crp", "pfr"):
+            x, y = explorer.curves()[name]
+            np.testing.assert_array_equal(y, np.asarray(getattr(expected, name)) if name != "lag_crp"
+                                          else np.asarray(expected.lag_crp)[list_length - 6: list_length + 5])
+        assert float(explorer.summary.temporal_factor) == float(expected.temporal_factor)
+    assert (_simulate_bucket._cache_size(), _summarize_bucket._cache_size()) == compiled
+
+
 def test_moving_a_slider_changes_the_picture_in_place(explorer):
     image, before_png = explorer.image, explorer.png()
     before = explorer.curves()["spc"][1].copy()

@@ -7,7 +7,12 @@
 Moving a slider simulates ``n_lists`` fresh lists, recomputes the
 serial-position curve, lag-CRP and probability of first recall, and redraws
 the picture in place. Slider events that arrive faster than updates finish are
-coalesced: one update reads the newest values. Without a front end (tests,
+coalesced: one update reads the newest values. The base model runs in
+list-length buckets (:data:`cmrlab.simulation.LIST_LENGTH_BUCKETS`): one
+compiled program serves every length up to 16 and another every length up to
+40 (compiled in the background after the first picture), so moving the
+list-length slider redraws in about 0.15 s instead of compiling for seconds,
+with the numbers of the unpadded computation. Without a front end (tests,
 scripts) the panel still works: set values with :meth:`Explorer.set` and read
 :attr:`Explorer.parameters` and :meth:`Explorer.curves`.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import threading
 import time
 from typing import Mapping, NamedTuple
 
@@ -34,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cmrlab.analysis import Summary, mean_recalls, summarize
+from cmrlab.analysis import Summary, mean_recalls, summarize, summarize_padded
 from cmrlab.datasets import (
     MURDOCK_CONDITIONS,
     RecallDataset,
@@ -61,7 +67,7 @@ from cmrlab.parameters import (
 )
 from cmrlab.plotting import CurvePanels, IRTPanel
 from cmrlab.recall_times import irt
-from cmrlab.simulation import simulate, simulation_function
+from cmrlab.simulation import LIST_LENGTH_BUCKETS, simulate, simulate_padded, simulation_function
 
 HEALEY_KAHANA = "Healey & Kahana (2014) no-task lists"
 POLYN = "Polyn, Norman & Kahana (2009)"
@@ -118,6 +124,34 @@ def _check_full(spec, value) -> None:
 
 def _is_full_preset(parameters: Mapping[str, float]) -> bool:
     return any(name in SOURCE_PARAMETER_NAMES for name in parameters)
+
+
+_PREPARED: set[tuple[int, int]] = set()
+_PREPARED_LOCK = threading.Lock()
+
+
+def _prepare_buckets(n_lists: int) -> None:
+    """Compile the other list-length buckets for ``n_lists`` lists in a background thread (once per process).
+
+    The first update compiles the bucket it needs; the others are compiled
+    while the student looks at the first picture, so that the first move of
+    the list-length slider into another bucket redraws at once. The thread
+    is not a daemon: a process that ends meanwhile waits for it (a few
+    seconds) rather than killing a compilation.
+    """
+    with _PREPARED_LOCK:
+        todo = [b for b in LIST_LENGTH_BUCKETS if (b, n_lists) not in _PREPARED]
+        _PREPARED.update((b, n_lists) for b in todo)
+    if not todo:
+        return
+
+    def compile_buckets():
+        key = jax.random.PRNGKey(0)
+        for bucket in todo:
+            recalls = simulate_padded(key, DEFAULT_PARAMETERS, bucket, n_lists, bucket)
+            summarize_padded(recalls, bucket, bucket)
+
+    threading.Thread(target=compile_buckets, name="cmrlab-explorer-buckets").start()
 
 
 class PolynFigures(NamedTuple):
@@ -546,15 +580,21 @@ class Explorer:
 
     # ------------------------------------------------------------------ drawing
 
+    def _padded(self) -> bool:
+        """Whether this update runs in a list-length bucket (the base model without Polyn's lists)."""
+        return not self.full_model and self.dataset.value != POLYN
+
     def _simulate(self):
         """``(recalls, times or None)`` of this update's simulated lists."""
         key = jax.random.PRNGKey(int(self.seed.value))
         L = self.list_length.value
         retrieval = self.retrieval.value
         polyn = self.dataset.value == POLYN
+        if self._padded():
+            # one compiled function per list-length bucket: moving the list-length slider does not recompile
+            return simulate_padded(key, self.parameters, L, int(self.n_lists.value)), None
         if not self.full_model:
-            n = len(self._polyn.data) if polyn else int(self.n_lists.value)
-            recalls, times = simulate(key, self.parameters, L, n), None
+            recalls, times = simulate(key, self.parameters, L, len(self._polyn.data)), None
         elif polyn:
             result = self._polyn.run(retrieval)(key, self.parameters)
             recalls, times = result if retrieval == "accumulator" else (result, None)
@@ -578,7 +618,10 @@ class Explorer:
         if self.panels.list_length != L:
             self.panels.set_layout(L, self._data_summary, self.dataset.value)
         recalls, times = self._simulate()
-        summary = summarize(recalls, L)
+        if self._padded():  # a list-length bucket: the same numbers, no new compilation
+            summary = summarize_padded(recalls, L, recalls.shape[1])
+        else:
+            summary = summarize(recalls, L)
         self.panels.show(summary)
         self.image.value = self.panels.png()
         self.polyn_figures = self._polyn.figures(recalls, times) if self.dataset.value == POLYN else None
@@ -588,6 +631,8 @@ class Explorer:
         self.status.value = self._status_text(summary, times)
         self.update_count += 1
         self.last_update_seconds = time.perf_counter() - start
+        if self._padded():
+            _prepare_buckets(int(self.n_lists.value))
 
     def _status_text(self, summary: Summary, times=None) -> str:
         name = "CMR" if not self.full_model else f"CMR (full, {self.retrieval.value})"
