@@ -59,7 +59,6 @@ from cmrlab.search import (
     DESettings,
     MultistartSettings,
     differential_evolution,
-    finite_or_worst,
     from_unit,
     make_box,
     multistart,
@@ -249,15 +248,7 @@ def _free_and_fixed(fixed: Mapping[str, float] | None, space: _Space = BASE_SPAC
                 f"cannot fix {unknown}: the full model's likelihood (Luce rule) has the parameters "
                 + ", ".join(space.names) + " (the accumulator's have no likelihood).")
     for name, value in fixed.items():
-        if space.model == "base":
-            check_value(name, value)
-            continue
-        array = np.asarray(value) if not isinstance(value, (str, bytes, bool, np.bool_)) and value is not None else None
-        if array is None or array.dtype.kind not in "iuf" or array.shape != ():
-            raise ValueError(f"fixed {name} must be a real number, got {value!r}.")
-        lower, upper = space.lower[space.names.index(name)], space.upper[space.names.index(name)]
-        if not np.isfinite(float(array)) or not lower <= float(array) <= upper:
-            raise ValueError(f"fixed {name}={value!r} is outside its bounds [{lower:g}, {upper:g}].")
+        check_value(name, value, space.model)
     free = tuple(n for n in space.names if n not in fixed and n not in inert)
     if not free:
         raise ValueError("every parameter is fixed: nothing to fit; leave at least one out of `fixed`.")

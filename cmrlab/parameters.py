@@ -152,9 +152,12 @@ def check_names(names) -> None:
         )
 
 
-def check_value(name: str, value) -> None:
+def check_value(name: str, value, model: str = "base") -> None:
     """Raise ``ValueError`` if a concrete value is not a finite scalar in bounds.
 
+    The bounds are the base model's (:data:`PARAMETER_TABLE`) or, with
+    ``model="full"``, the full model's (:data:`ALL_PARAMETER_TABLE`, where
+    ``start_drift_rate``, ``shared_support`` and ``item_support`` may be 0).
     Traced values (inside ``jit``, ``vmap`` or ``grad``) cannot be inspected
     and are passed through unchecked.
     """
@@ -165,18 +168,7 @@ def check_value(name: str, value) -> None:
     array = np.asarray(value)
     if array.dtype.kind not in "iuf":
         raise ValueError(f"parameter {name!r} must be a real number, got {value!r} (dtype {array.dtype}).")
-    if array.shape != ():
-        raise ValueError(
-            f"parameter {name!r} must be a scalar, got an array of shape "
-            f"{array.shape}; vmap over parameter sets instead of passing arrays."
-        )
-    spec = PARAMETER_TABLE[name]
-    x = float(array)
-    if not np.isfinite(x) or not (spec.lower <= x <= spec.upper):
-        raise ValueError(
-            f"parameter {name!r} = {x!r} is outside its allowed range "
-            f"[{spec.lower:.8g}, {spec.upper:g}] ({spec.meaning})"
-        )
+    _check_bounds((ALL_PARAMETER_TABLE if model == "full" else PARAMETER_TABLE)[name], array)
 
 
 def as_parameters(parameters: Mapping[str, float] | CMRParameters) -> CMRParameters:

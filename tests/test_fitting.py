@@ -316,7 +316,7 @@ def test_full_model_fit_bad_input(polyn_lists):
         fit(recalls, 24, key=jax.random.PRNGKey(0), fixed={"semantic_scale": 1.0})
     with pytest.raises(ValueError, match="accumulator"):
         fit(recalls, 24, key=jax.random.PRNGKey(0), sources=data.sources[rows], fixed={"accumulator_leak": 0.1})
-    with pytest.raises(ValueError, match="outside its bounds"):
+    with pytest.raises(ValueError, match="outside its allowed range"):
         fit(recalls, 24, key=jax.random.PRNGKey(0), sources=data.sources[rows], fixed={"shift_drift_rate": 2.0})
     with pytest.raises(ValueError, match="sources"):
         fit(recalls, 24, key=jax.random.PRNGKey(0), sources=data.sources[rows][:3])

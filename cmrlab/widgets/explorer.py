@@ -62,7 +62,6 @@ from cmrlab.parameters import (
     SOURCE_PRESETS,
     MECHANISM_NAMES,
     check_all_names,
-    check_names,
     check_value,
 )
 from cmrlab.plotting import CurvePanels, IRTPanel
@@ -103,23 +102,8 @@ def _number(name: str, value, model: str = "base") -> float:
     spec = ALL_PARAMETER_TABLE[name] if model == "full" else PARAMETER_TABLE.get(name, ALL_PARAMETER_TABLE[name])
     if np.ndim(value) == 0 and 0 <= float(value) < spec.lower <= EPS:
         value = spec.lower  # a slider at 0 stands for the lower bound eps
-    if name in PARAMETER_TABLE and model == "base":
-        check_value(name, value)
-    else:
-        _check_full(spec, value)
+    check_value(name, value, "base" if name in PARAMETER_TABLE and model == "base" else "full")
     return float(value)
-
-
-def _check_full(spec, value) -> None:
-    array = np.asarray(value)
-    if array.shape != () or array.dtype.kind not in "iuf":
-        raise ValueError(f"{spec.name} must be a number, got {value!r}.")
-    x = float(array)
-    if not np.isfinite(x) or not spec.lower <= x <= spec.upper:
-        raise ValueError(
-            f"parameter {spec.name!r} = {x!r} is outside its allowed range "
-            f"[{spec.lower:.8g}, {spec.upper:g}] ({spec.meaning})"
-        )
 
 
 def _is_full_preset(parameters: Mapping[str, float]) -> bool:
