@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
-import subprocess
-import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -27,36 +23,16 @@ import numpy as np  # noqa: E402
 
 import cmrlab  # noqa: E402
 from cmrlab import analysis  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        info = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Model name")]
-        return model[0] if model else platform.processor()
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-
-
-def timed(fn, repeats: int):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return first * 1e3, statistics.median(times) * 1e3
+from _timing import machine, timed  # noqa: E402
 
 
 def report(label, fn, repeats):
-    first, median = timed(fn, repeats)
+    first, median = timed(lambda i: fn(), repeats)
     print(f"  {label:<28} {median:8.2f} ms   (first call {first:7.0f} ms)")
 
 
 def main(repeats: int = 50):
-    print(f"{cpu_model()}, {os.cpu_count()} cores; jax {jax.__version__}; median of {repeats} calls")
+    print(f"{machine()}; median of {repeats} calls")
     L, n = 16, 10_000
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, L, n))
     rng = np.random.default_rng(0)

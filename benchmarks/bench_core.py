@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -27,18 +25,7 @@ import numpy as np  # noqa: E402
 
 import cmrlab  # noqa: E402
 from cmrlab.datasets import load_healey_kahana2014  # noqa: E402
-
-
-def timed(fn, repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(0))
-    first = time.perf_counter() - start
-    times = []
-    for i in range(1, repeats + 1):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(i))
-        times.append(time.perf_counter() - start)
-    return first * 1e3, statistics.median(times) * 1e3
+from _timing import machine, timed  # noqa: E402
 
 
 def make_keys(repeats):
@@ -87,8 +74,7 @@ def main():
 
     data = load_healey_kahana2014()
     recalls = data.recalls
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, "
-          f"{os.cpu_count()} CPU cores; medians of {args.repeats} runs")
+    print(f"{machine()}; medians of {args.repeats} runs")
     results = {"cmrlab": bench_cmrlab(recalls, args.repeats)}  # first: its first calls compile
     print(f"cmrlab log-likelihood of HK2014 at defaults: "
           f"{float(cmrlab.log_likelihood(cmrlab.DEFAULT_PARAMETERS, recalls, 16)):.2f}")

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
-import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -39,20 +37,10 @@ import cmrlab
 from cmrlab.datasets import load_healey_kahana2014
 from cmrlab.fitting import FitWarning
 from cmrlab.search import MultistartSettings
+from _timing import machine
 
 ISSUE_SUBJECTS = (63, 64)
 ISSUE_BEST = {63: -691.75, 64: -480.56}  # best values reported in issue 13 (64 searches)
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{model}, {jax.device_count()} JAX device(s), jax {jax.__version__}, Python {platform.python_version()}"
 
 
 def other_subjects(data, n: int = 10) -> list[int]:

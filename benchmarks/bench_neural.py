@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -31,6 +30,7 @@ import numpy as np  # noqa: E402
 from cmrlab.datasets import load_healey_kahana2014  # noqa: E402
 from cmrlab.neural import train_next_recall  # noqa: E402
 from cmrlab.neural.comparison import load_pretrained, per_event, split_subjects  # noqa: E402
+from _timing import machine, timed  # noqa: E402
 
 CONDITIONS = ("no task", "task 0", "task 1", "task 2")  # as benchmarks/neural_heldout.py
 
@@ -38,18 +38,6 @@ CONDITIONS = ("no task", "task 0", "task 1", "task 2")  # as benchmarks/neural_h
 def rss_mb() -> float:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def timed(fn, repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(0))
-    first = time.perf_counter() - start
-    times = []
-    for i in range(1, repeats + 1):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(i))
-        times.append(time.perf_counter() - start)
-    return first * 1e3, statistics.median(times) * 1e3
 
 
 def main():
@@ -61,7 +49,7 @@ def main():
     train_ids, test_ids = split_subjects(data.subjects, 100, seed=0)
     train = data.select(np.isin(data.subject, train_ids))
     test = data.select(np.isin(data.subject, test_ids) & (data.condition == "no task"))
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; {len(train)} training lists, "
+    print(f"{machine()}; {len(train)} training lists, "
           f"{len(test)} held-out lists")
     if args.skip_training:
         model = load_pretrained()
