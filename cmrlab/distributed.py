@@ -371,8 +371,10 @@ def fit_job(args, checked: dict) -> int:
             write_table(table, args.out)
         # the digest of the table each process holds: the same on every process
         digest = hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()[:16]
-        print(f"process {me} of {n_processes}: fitted {share} of {len(table)} subjects in {seconds:.1f} s; "
-              f"table {digest}" + (f"; wrote {args.out}" if me == 0 else ""), flush=True)
+        line = (f"process {me} of {n_processes}: fitted {share} of {len(table)} subjects in {seconds:.1f} s; "
+                f"table {digest}" + (f"; wrote {args.out}" if me == 0 else ""))
+        sys.stdout.write(line + "\n")  # one write: lines of processes sharing a terminal do not interleave
+        sys.stdout.flush()
     finally:
         jax.distributed.shutdown()
     return 0
