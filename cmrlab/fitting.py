@@ -22,6 +22,7 @@ coordinates that suit scale parameters (asinh-warped for ranges wider than 1).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -553,11 +554,26 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     do not depend on the batch size or the number of devices. Subjects are
     padded to the same number of lists (padding lists have weight 0), fitted
     ``batch_size`` at a time with ``vmap``, and each batch is sharded over all
-    JAX devices (``jax.devices()``) along the subject axis: every CPU device
-    of ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, several GPUs, or,
-    after ``jax.distributed.initialize()`` in every process, every device of
-    the job. A second round of searches runs only for the subjects whose
-    searches did not agree.
+    JAX devices of this process (``jax.local_devices()``) along the subject
+    axis: every CPU device of
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, or several GPUs.
+    A second round of searches runs only for the subjects whose searches did
+    not agree.
+
+    **Several processes.** After ``jax.distributed.initialize()`` in every
+    process (``jax.process_count() > 1``), every process calls
+    ``fit_subjects`` with the same arguments; subject ``i`` is fitted by
+    process ``i % process_count`` on its own devices (``batch_size`` is per
+    process), and the fits are gathered (``multihost_utils.process_allgather``;
+    on CPUs through Gloo, ``jax_cpu_collectives_implementation="gloo"``), so
+    every process returns the same table: the one a single process gives,
+    bit for bit with one device per process. Process 0 alone shows the
+    progress bar, counting every process's subjects (and the rounds added
+    for subjects still to settle), through the key-value store of JAX's
+    coordination service; the processes wait there for one another before
+    the gather, which then starts in step. An error in one process's fits
+    is raised in every process. ``python -m cmrlab.distributed`` launches
+    such a job and writes the table (:mod:`cmrlab.distributed`).
 
     With one device (JAX's default on a CPU) subjects are fitted one at a
     time by the program :func:`fit` compiles (``batch_size=1``): nothing
@@ -606,7 +622,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
             by_subject_semantic = np.stack([_padded_rows(semantic[rows], n_rows) for rows in rows_of])
     box = make_box(space.lower[free_index], space.upper[free_index])
 
-    devices = np.array(jax.devices())
+    devices = np.array(jax.local_devices())  # this process's devices (all of them in a one-process job)
     n_devices = len(devices)
     if batch_size is None:
         batch_size = 1 if n_devices == 1 else n_devices * max(1, 8 // n_devices)
@@ -624,35 +640,34 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
         fit_batch = _batched_searches(L, method, settings, sharded, n_sources)
     subject_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(subjects)))
 
-    values = [[] for _ in subjects]
-    scores = [[] for _ in subjects]
-    evaluations = np.zeros(len(subjects), np.int64)
-    pending = np.arange(len(subjects))
-    bar = _progress(len(subjects), progress)
-    for round_index in range(max_rounds):
-        if round_index:
-            bar.set_description(f"fitting subjects (round {round_index + 1}: {len(pending)} to settle)")
-            bar.reset(total=len(pending))
-        for first in range(0, len(pending), batch_size):
-            chunk = pending[first: first + batch_size]
-            index = np.resize(chunk, batch_size)  # pad the last batch by repeating subjects
-            keys = jax.vmap(lambda k: _search_keys(k, round_index * searches, searches))(subject_keys[index])
-            batch_sources = None if by_subject_sources is None else jnp.asarray(by_subject_sources[index])
-            batch_semantic = None if by_subject_semantic is None else jnp.asarray(by_subject_semantic[index])
-            out = jax.device_get(fit_batch(keys, jnp.asarray(recalls[index]), jnp.asarray(weights[index]),
-                                           jnp.asarray(free_index), jnp.asarray(fixed_full), box,
-                                           batch_sources, batch_semantic))
-            for j, i in enumerate(chunk):
-                values[i].append(np.asarray(out[0][j], np.float64))
-                scores[i].append(np.asarray(out[1][j], np.float64))
-                evaluations[i] += int(np.sum(out[2][j]))
-            bar.update(len(chunk))
-        agreed = [np.sum(np.concatenate(scores[i]) >= np.concatenate(scores[i]).max() - tolerance) >= 2
-                  for i in pending]
-        pending = pending[~np.asarray(agreed, bool)]
-        if len(pending) == 0:
-            break
-    bar.close()
+    def run_batch(round_index, chunk):
+        """Round ``round_index`` of the subjects ``chunk``: (values, scores, evaluations), one row each."""
+        index = np.resize(chunk, batch_size)  # pad the last batch by repeating subjects
+        keys = jax.vmap(lambda k: _search_keys(k, round_index * searches, searches))(subject_keys[index])
+        batch_sources = None if by_subject_sources is None else jnp.asarray(by_subject_sources[index])
+        batch_semantic = None if by_subject_semantic is None else jnp.asarray(by_subject_semantic[index])
+        out = jax.device_get(fit_batch(keys, jnp.asarray(recalls[index]), jnp.asarray(weights[index]),
+                                       jnp.asarray(free_index), jnp.asarray(fixed_full), box,
+                                       batch_sources, batch_semantic))
+        return [np.asarray(part)[: len(chunk)] for part in out]
+
+    if jax.process_count() == 1:
+        bar = _progress(len(subjects), progress)
+
+        def on_round(round_index, pending):
+            if round_index:
+                bar.set_description(f"fitting subjects (round {round_index + 1}: {len(pending)} to settle)")
+                bar.reset(total=len(pending))
+
+        found = _subject_rounds(np.arange(len(subjects)), run_batch, batch_size, max_rounds, tolerance,
+                                on_round, lambda chunk: bar.update(len(chunk)))
+        bar.close()
+    else:
+        found = _fit_subjects_of_this_process(len(subjects), run_batch, batch_size, max_rounds, tolerance,
+                                              progress, searches, len(free_index))
+    values = [[np.asarray(v, np.float64) for v in found[i][0]] for i in range(len(subjects))]
+    scores = [[np.asarray(v, np.float64) for v in found[i][1]] for i in range(len(subjects))]
+    evaluations = [int(sum(np.sum(e, dtype=np.int64) for e in found[i][2])) for i in range(len(subjects))]
 
     rows = []
     for i, subject in enumerate(subjects):
@@ -663,7 +678,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
         rows.append({"subject": subject.item(), **parameters, "log_likelihood": float(s[best]),
                      "agreement": agreement, "searches": len(s), "spread": float(s.max() - s.min()),
                      "converged": agreement >= 2, "at_bound": ", ".join(_at_bound(v[best], free, box)),
-                     "n_lists": int(weights[i].sum()), "evaluations": int(evaluations[i])})
+                     "n_lists": int(weights[i].sum()), "evaluations": evaluations[i]})
     unsettled = [r["subject"] for r in rows if not r["converged"]]
     if unsettled:
         warnings.warn(f"the searches did not agree for {len(unsettled)} subject(s): {unsettled[:10]}; sort the "
@@ -674,6 +689,196 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     except ImportError:
         return rows
     return pd.DataFrame(rows)
+
+
+def _agreed(scores: list, tolerance: float) -> bool:
+    """At least two searches (of all rounds so far) within ``tolerance`` of the best."""
+    pooled = np.concatenate(scores).astype(np.float64)
+    return bool(np.sum(pooled >= pooled.max() - tolerance) >= 2)
+
+
+def _subject_rounds(own: np.ndarray, run_batch, batch_size: int, max_rounds: int, tolerance: float,
+                    on_round, on_batch) -> dict:
+    """Rounds of searches for the subjects ``own`` (indices), until each subject's searches agree.
+
+    Round ``r`` fits, ``batch_size`` at a time with ``run_batch(r, chunk)``,
+    the subjects whose searches have not agreed yet (all in round 0); at
+    most ``max_rounds`` rounds. ``on_round(r, pending)`` is called before a
+    round, ``on_batch(chunk)`` after each batch.
+
+    Returns:
+        ``{i: (values, scores, evaluations)}``: for subject ``i``, one entry
+        per round it ran: ``(searches, d)`` values, ``(searches,)`` scores
+        (log-likelihoods) and ``(searches,)`` evaluations, as the device
+        returned them (no conversion, so results gathered from several
+        processes are the same bits).
+    """
+    found = {int(i): ([], [], []) for i in own}
+    pending = np.asarray(own, np.int64)
+    for round_index in range(max_rounds):
+        if len(pending) == 0:
+            break
+        on_round(round_index, pending)
+        for first in range(0, len(pending), batch_size):
+            chunk = pending[first: first + batch_size]
+            out = run_batch(round_index, chunk)
+            for j, i in enumerate(chunk):
+                for parts, array in zip(found[int(i)], out):
+                    parts.append(array[j])
+            on_batch(chunk)
+        agreed = np.array([_agreed(found[int(i)][1], tolerance) for i in pending], bool)
+        pending = pending[~agreed]
+    return found
+
+
+_JOB_CALLS = itertools.count()
+
+
+class _JobProgress:
+    """The progress of every process of one multi-process :func:`fit_subjects` call.
+
+    Processes publish ``"<state> <done> <extra> <message>"`` under
+    ``cmrlab/fit_subjects/<call>/<process index>`` in the key-value store of
+    JAX's coordination service (the one ``jax.distributed.initialize``
+    starts): ``state`` is ``running``, ``finished`` or ``failed``; ``done``
+    the subject-rounds fitted so far; ``extra`` the subjects its later
+    rounds added to the work. Process 0 draws one bar for the whole job
+    from these (``done`` of ``n_subjects + extra``). :meth:`wait_for_all`
+    returns when every process has finished (or raises when one failed), so
+    that the collective that follows starts in step: Gloo, JAX's CPU
+    collectives, stops waiting for peers after about 30 s when the processes
+    reach their first collective ("Gloo context initialization failed ...
+    Connect timeout"), and fits of different subjects end minutes apart.
+    """
+
+    POLL_SECONDS = 0.2
+
+    def __init__(self, n_subjects: int, show: bool):
+        from jax._src import distributed
+
+        self.client = distributed.global_state.client
+        if self.client is None:
+            raise RuntimeError(
+                f"jax.process_count() is {jax.process_count()} but JAX's distributed client is missing: start "
+                "every process with jax.distributed.initialize() (or python -m cmrlab.distributed).")
+        self.n_processes, self.n_subjects = jax.process_count(), n_subjects
+        self.prefix = f"cmrlab/fit_subjects/{next(_JOB_CALLS)}/"  # every process calls fit_subjects alike
+        self.key = f"{self.prefix}{jax.process_index()}"
+        self.show = show
+        self.bar = _progress(n_subjects, show, f"fitting subjects ({self.n_processes} processes)")
+
+    def publish(self, state: str, done: int, extra: int, message: str = "") -> None:
+        self.client.key_value_set(self.key, f"{state} {done} {extra} {message}", allow_overwrite=True)
+        if self.show:
+            self._draw(self._states())
+
+    def _states(self) -> dict[int, tuple[str, int, int, str]]:
+        states = {}
+        for key, value in self.client.key_value_dir_get(self.prefix):
+            state, done, extra, message = value.split(" ", 3)
+            states[int(key.rsplit("/", 1)[1])] = (state, int(done), int(extra), message)
+        return states
+
+    def _draw(self, states) -> None:
+        total = self.n_subjects + sum(s[2] for s in states.values())
+        done = sum(s[1] for s in states.values())
+        if (total, done) != (self.bar.total, self.bar.n):  # redraw on news only (a log file gets each redraw)
+            self.bar.total, self.bar.n = total, done
+            self.bar.refresh()
+
+    def wait_for_all(self) -> None:
+        """Wait until every process has published ``finished``; raise if one published ``failed``."""
+        while True:
+            states = self._states()
+            if self.show:
+                self._draw(states)
+            failed = sorted(p for p, s in states.items() if s[0] == "failed")
+            if failed:
+                raise RuntimeError(f"process {failed[0]} of {self.n_processes} failed while fitting its subjects "
+                                   f"({states[failed[0]][3]}); no table was gathered.")
+            if len(states) == self.n_processes and all(s[0] == "finished" for s in states.values()):
+                return
+            time.sleep(self.POLL_SECONDS)
+
+    def forget(self) -> None:
+        """Delete this process's entry: only once every process is past :meth:`wait_for_all`."""
+        self.client.key_value_delete(self.key)
+
+
+def _fit_subjects_of_this_process(n_subjects: int, run_batch, batch_size: int, max_rounds: int, tolerance: float,
+                                  progress: bool, searches: int, n_free: int) -> list:
+    """Fit subjects ``process_index, process_index + process_count, ...`` here, then gather all of them.
+
+    Every process returns the same list: for each of the ``n_subjects``
+    subjects, its ``(values, scores, evaluations)`` as
+    :func:`_subject_rounds` gives them, whichever process fitted it. Each
+    process pads its results to ``ceil(n_subjects / process_count)``
+    subjects of ``max_rounds`` rounds, and one
+    ``multihost_utils.process_allgather`` (a collective over all processes)
+    gathers them, with the dtypes the devices returned: bit for bit.
+    """
+    from jax.experimental import multihost_utils
+
+    n_processes, me = jax.process_count(), jax.process_index()
+    own = np.arange(me, n_subjects, n_processes)
+    job = _JobProgress(n_subjects, progress and me == 0)
+    counts = {"done": 0, "extra": 0}
+
+    def on_round(round_index, pending):
+        if round_index:
+            counts["extra"] += len(pending)
+            job.publish("running", counts["done"], counts["extra"])
+
+    def on_batch(chunk):
+        counts["done"] += len(chunk)
+        job.publish("running", counts["done"], counts["extra"])
+
+    try:
+        job.publish("running", 0, 0)
+        try:
+            found = _subject_rounds(own, run_batch, batch_size, max_rounds, tolerance, on_round, on_batch)
+        except BaseException as error:
+            try:
+                job.publish("failed", counts["done"], counts["extra"], f"{type(error).__name__}: {error}"[:500])
+            except Exception:
+                pass
+            raise
+        job.publish("finished", counts["done"], counts["extra"])
+        job.wait_for_all()
+
+        real = jax.dtypes.canonicalize_dtype(np.float64)   # float32, or float64 with jax_enable_x64
+        integer = jax.dtypes.canonicalize_dtype(np.int64)
+        m = -(-n_subjects // n_processes)
+        values = np.full((m, max_rounds, searches, n_free), np.nan, real)
+        scores = np.full((m, max_rounds, searches), np.nan, real)
+        evaluations = np.zeros((m, max_rounds, searches), integer)
+        rounds = np.zeros(m, np.int32)
+        for k, i in enumerate(own):
+            v, s, e = found[int(i)]
+            rounds[k] = len(s)
+            values[k, : len(s)], scores[k, : len(s)], evaluations[k, : len(s)] = v, s, e
+        try:
+            values, scores, evaluations, rounds = multihost_utils.process_allgather(
+                (values, scores, evaluations, rounds))  # each (n_processes, m, ...)
+        except jax.errors.JaxRuntimeError as error:
+            if "implemented on the CPU backend" not in str(error):
+                raise
+            raise RuntimeError(
+                "the processes cannot exchange their fits: JAX's CPU backend was started without "
+                "cross-process collectives. Call jax.config.update('jax_cpu_collectives_implementation', 'gloo') "
+                "before jax.distributed.initialize() in every process (python -m cmrlab.distributed does)."
+            ) from error
+        # the gather completed, so every process contributed, each after its wait_for_all: no one reads
+        # these entries any more (on failure they stay, for the processes still waiting to read them)
+        job.forget()
+    finally:
+        job.bar.close()
+    gathered = []
+    for i in range(n_subjects):
+        p, k = i % n_processes, i // n_processes
+        r = int(rounds[p, k])
+        gathered.append((list(values[p, k, :r]), list(scores[p, k, :r]), list(evaluations[p, k, :r])))
+    return gathered
 
 
 _BATCHED: dict = {}
@@ -721,10 +926,10 @@ def healey_kahana2014_fits():
     return table
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool, description: str = "fitting subjects"):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="fitting subjects", unit="subject", disable=not enabled)
+    return tqdm(total=total, desc=description, unit="subject", disable=not enabled)
 
 
 # ----------------------------------------------------------------------------- saving

@@ -14,11 +14,11 @@ from cmrlab.analysis import summarize
 from cmrlab.parameters import DEFAULT_PARAMETERS, PARAMETER_TABLE
 from cmrlab.simulation import simulate
 
-_KEY = jax.random.PRNGKey(2024)
+_SEED = 2024  # the key is made on use: importing cmrlab must not start JAX (jax.distributed.initialize)
 
 
 def _curves(parameters, list_length=16, n_lists=2000):
-    recalls = simulate(_KEY, {**DEFAULT_PARAMETERS, **parameters}, list_length, n_lists)
+    recalls = simulate(jax.random.PRNGKey(_SEED), {**DEFAULT_PARAMETERS, **parameters}, list_length, n_lists)
     return summarize(recalls, list_length)
 
 
