@@ -65,7 +65,7 @@ from cmrlab.search import (
     multistart,
     to_unit,
 )
-from cmrlab.simulation import _simulate
+from cmrlab.simulation import _simulate, _simulate_source
 from cmrlab.study_lists import prepare_lists
 
 METHODS = ("multistart", "de")
@@ -367,6 +367,14 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
     without sources. One evaluation covers every list, so the full model's
     fit costs far more than the base model's: pass ``settings=
     MultistartSettings(...)`` with fewer samples and starts for a quick look.
+    The full model's summary objective simulates the data's own lists (their
+    words and tasks, Luce rule; ``max(1, n_simulated // n_lists)`` times each)
+    and adds two entries to the squared error: source clustering
+    (:func:`cmrlab.category_crp` with the sources as categories, on the lists
+    with more than one source) and the semantic factor
+    (:func:`cmrlab.distance_rank` with ``1 - similarity``), each where the
+    data allow it. On the 1,262 lists of Polyn et al. (2009) one evaluation
+    simulates them all: pass small ``DESettings(...)`` first.
 
     ``searches`` independent searches run at once; if fewer than two of them
     reach the best value (within ``tolerance``), another round of
@@ -417,10 +425,8 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
         raise ValueError("no lists to fit: the recall matrix has 0 rows.")
     _check_identifiable(cleaned.recalls)
     space, list_sources, semantic, n_sources, inert = _list_data(n_lists, L, study_items, sources, similarity)
-    if n_sources and objective == "summary":
-        raise ValueError('objective="summary" fits the base model only (its simulation has no per-list words or '
-                         'tasks); fit the full model by maximum likelihood (objective="likelihood").')
     free, fixed_full, free_index = _free_and_fixed(fixed, space, inert)
+    unpadded_sources, unpadded_semantic = list_sources, semantic
     n_rows = _bucket(n_lists)
     padded, weights = _padded(cleaned.recalls, L, n_rows)
     list_sources, semantic = _padded_rows(list_sources, n_rows), _padded_rows(semantic, n_rows)
@@ -432,13 +438,24 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
         def run_round(first):
             return _likelihood_searches(_search_keys(key, first, searches), problem, L, method, settings, n_sources)
         sign = 1.0
-    else:
+    elif not n_sources:
         observed = summarize(cleaned.recalls, L)
         simulation_key = jax.random.fold_in(key, 2**31 - 1)  # common random numbers for every search
 
         def run_round(first):
             return _summary_searches(_search_keys(key, first, searches), simulation_key, problem, observed, L,
                                      settings, n_simulated)
+        sign = -1.0
+    else:
+        lists = _full_summary_lists(unpadded_sources, unpadded_semantic, study_items, similarity, n_lists, L)
+        observed = _full_summary_vector(jnp.asarray(cleaned.recalls), lists, L)
+        simulation_key = jax.random.fold_in(key, 2**31 - 1)  # common random numbers for every search
+        replicates = max(1, n_simulated // n_lists)
+
+        def run_round(first):
+            return _full_summary_searches(_search_keys(key, first, searches), simulation_key, problem.free_index,
+                                          problem.fixed_full, problem.box, lists, observed, L, settings, n_sources,
+                                          replicates)
         sign = -1.0
     values, scores, evaluations = _rounds(run_round, searches, max_rounds, tolerance)
     best = int(np.argmax(scores))
@@ -534,6 +551,69 @@ def _summary_searches(keys, simulation_key, problem: _Problem, observed: Summary
     def one(key):
         found = differential_evolution(key, jax.vmap(score), problem.box, settings)
         return from_unit(found.z, problem.box), found.value, found.evaluations
+
+    return jax.vmap(one)(keys)
+
+
+class _FullSummaryLists(NamedTuple):
+    """What the full model's summary objective needs of the data's lists (all ``(n, ...)``, unpadded)."""
+
+    sources: jax.Array               # (n, L) int32 each list's sources (zeros without sources)
+    semantic: jax.Array | None       # (n, L, L) each list's similarity block (the model's), or None
+    mixed: jax.Array | None          # (n,) bool lists with more than one source, or None (no source clustering)
+    distances: jax.Array | None      # (n, L, L) 1 - similarity between each list's positions, or None
+
+
+def _full_summary_lists(sources, semantic, study_items, similarity, n_lists: int, list_length: int):
+    sources = np.asarray(sources, np.int32)
+    mixed = sources.min(axis=1) != sources.max(axis=1)
+    distances = None
+    if similarity is not None:
+        items = np.broadcast_to(np.asarray(study_items, np.int64), (n_lists, list_length))
+        pool = np.asarray(similarity, np.float32)
+        distances = jnp.asarray(1 - pool[items[:, :, None], items[:, None, :]])
+    return _FullSummaryLists(jnp.asarray(sources), None if semantic is None else jnp.asarray(semantic),
+                             jnp.asarray(mixed) if mixed.any() else None, distances)
+
+
+@partial(jax.jit, static_argnames="list_length")
+def _full_summary_vector(recalls, lists: _FullSummaryLists, list_length: int):
+    """The base summary (SPC, PFR, lag-CRP -5..5), then source clustering and the semantic factor.
+
+    Source clustering: :func:`cmrlab.category_crp` with the sources as
+    categories, over the lists with more than one source; the semantic
+    factor: :func:`cmrlab.distance_rank` with ``1 - similarity``. Each is
+    left out when the lists have no such data.
+    """
+    from cmrlab._transitions import ratio
+    from cmrlab.organization import _category_counts, distance_rank_in_blocks
+
+    parts = [_summary_vector(_summarize(recalls, list_length))]
+    if lists.mixed is not None:
+        counts = _category_counts(jnp.where(lists.mixed[:, None], recalls, 0), lists.sources, list_length)
+        parts.append(ratio(*counts)[None])
+    if lists.distances is not None:
+        parts.append(distance_rank_in_blocks(recalls, lists.distances, list_length)[None])
+    return jnp.concatenate(parts)
+
+
+@partial(jax.jit, static_argnames=("list_length", "settings", "n_sources", "replicates"))
+def _full_summary_searches(keys, simulation_key, free_index, fixed_full, box: Box, lists: _FullSummaryLists,
+                           observed, list_length: int, settings: DESettings, n_sources: int, replicates: int):
+    """Independent DE searches of the full model's summary objective: the data's own lists simulated
+    ``replicates`` times with the Luce rule at every evaluation (common random numbers)."""
+    lists = jax.tree_util.tree_map(lambda x: jnp.tile(x, (replicates,) + (1,) * (x.ndim - 1)), lists)
+    uniforms = jax.random.uniform(simulation_key, (list_length, lists.sources.shape[0]))
+
+    def score(values):
+        packed = _pack_full(values, free_index, fixed_full)
+        simulated = _simulate_source(uniforms, packed, lists.sources, lists.semantic, n_sources)
+        diff = _full_summary_vector(simulated, lists, list_length) - observed
+        return -jnp.sum(jnp.where(jnp.isnan(diff), 0.0, diff**2))
+
+    def one(key):
+        found = differential_evolution(key, jax.vmap(score), box, settings)
+        return from_unit(found.z, box), found.value, found.evaluations
 
     return jax.vmap(one)(keys)
 

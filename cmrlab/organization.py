@@ -118,10 +118,20 @@ def category_crp(recalls, categories, list_length: int) -> jax.Array:
 
 @partial(jax.jit, static_argnames="list_length")
 def _distance_rank(recalls, study_items, distances, list_length):
-    L = list_length
-    t = tr.transitions(tr.outputs(recalls, L), L)
     # each list's (L, L) block of distances first (gathering rows of it is cheap)
     block = distances[study_items[:, :, None], study_items[:, None, :]]
+    return distance_rank_in_blocks(recalls, block, list_length)
+
+
+def distance_rank_in_blocks(recalls, block, list_length: int) -> jax.Array:
+    """:func:`distance_rank` from each list's own ``(n, L, L)`` distances between its serial positions.
+
+    ``block[k, i, j]`` is the distance from the item studied at position
+    ``i + 1`` of list ``k`` to the one at ``j + 1``. Pure JAX, for use inside
+    ``jit`` (a fit's summary objective); no input checks.
+    """
+    L = list_length
+    t = tr.transitions(tr.outputs(recalls, L), L)
     row = jnp.take_along_axis(block, jnp.clip(t.prev - 1, 0, L - 1)[..., None], axis=1)  # (n, W - 1, L)
     actual = jnp.take_along_axis(row, jnp.clip(t.cur - 1, 0, L - 1)[..., None], axis=2)[..., 0]
     available = tr.unpack_bits(t.available, L)

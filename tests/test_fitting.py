@@ -320,8 +320,6 @@ def test_full_model_fit_bad_input(polyn_lists):
         fit(recalls, 24, key=jax.random.PRNGKey(0), sources=data.sources[rows], fixed={"shift_drift_rate": 2.0})
     with pytest.raises(ValueError, match="sources"):
         fit(recalls, 24, key=jax.random.PRNGKey(0), sources=data.sources[rows][:3])
-    with pytest.raises(ValueError, match="summary"):
-        fit(recalls, 24, key=jax.random.PRNGKey(0), sources=data.sources[rows], objective="summary")
 
 
 def test_fit_subjects_fits_the_full_model_subject_by_subject(polyn_lists):
@@ -340,3 +338,43 @@ def test_fit_subjects_fits_the_full_model_subject_by_subject(polyn_lists):
                                                subset.recalls[mine], 24, study_items=subset.study_items[mine],
                                                sources=subset.sources[mine], similarity=subset.similarity))
         assert table.log_likelihood[i] == pytest.approx(expected, rel=1e-4)
+
+
+def test_full_model_summary_fit_targets_source_and_semantic_clustering_too(polyn_lists):
+    from cmrlab.fitting import _full_summary_lists, _full_summary_vector
+    from cmrlab.parameters import as_full_parameters, pack_luce
+    from cmrlab.recalls import clean_recalls
+    from cmrlab.simulation import _simulate_source
+    from cmrlab.study_lists import prepare_lists
+
+    data, _ = polyn_lists
+    rows = np.flatnonzero(np.isin(data.subject, data.subjects[:2]))
+    lists = dict(study_items=data.study_items[rows], sources=data.sources[rows], similarity=data.similarity)
+    clean = clean_recalls(data.recalls[rows], 24)
+    prepared = prepare_lists(len(rows), 24, **lists)
+    arrays = _full_summary_lists(prepared.source_matrix(len(rows), 24), prepared.semantic, lists["study_items"],
+                                 data.similarity, len(rows), 24)
+    observed = np.asarray(_full_summary_vector(jnp.asarray(clean), arrays, 24))
+    # the objective's two new entries are the published analyses: source clustering on the lists with
+    # both tasks, and the semantic factor with 1 - LSA
+    mixed = data.list_type[rows] == 2
+    assert np.array_equal(np.asarray(arrays.mixed), mixed)
+    assert observed[-2] == pytest.approx(float(cmrlab.category_crp(clean[mixed], data.sources[rows][mixed], 24)))
+    assert observed[-1] == pytest.approx(float(cmrlab.distance_rank(clean, lists["study_items"], 1 - data.similarity,
+                                                                    24)))
+    key = jax.random.PRNGKey(0)
+    result = fit(data.recalls[rows], 24, key=key, objective="summary", n_simulated=180,
+                 settings=DESettings(population=16, generations=10), searches=2, max_rounds=1, **lists)
+
+    def loss(parameters):  # the objective as fit computes it: the lists simulated 180 // 45 = 4 times
+        tiled = jax.tree_util.tree_map(lambda x: jnp.tile(x, (4,) + (1,) * (x.ndim - 1)), arrays)
+        uniforms = jax.random.uniform(jax.random.fold_in(key, 2**31 - 1), (24, 4 * len(rows)))
+        simulated = _simulate_source(uniforms, pack_luce(as_full_parameters(parameters)), tiled.sources,
+                                     tiled.semantic, 2)
+        diff = np.asarray(_full_summary_vector(simulated, tiled, 24)) - observed
+        return float(np.sum(np.where(np.isnan(diff), 0, diff**2)))
+
+    assert result.objective == "summary" and len(result.parameters) == 15
+    assert result.loss == pytest.approx(loss(result.parameters), rel=0.02)  # a recall may flip on another CPU
+    far = {**cmrlab.SOURCE_PRESETS["Polyn 2009 full"], "semantic_scale": 10.0, "choice_sensitivity": 1.0}
+    assert result.loss < loss(far)
