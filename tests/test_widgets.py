@@ -39,7 +39,9 @@ def test_curves_are_the_analyses_of_fresh_simulations(explorer):
 def test_a_new_list_length_in_the_same_bucket_redraws_without_compiling(explorer):
     from cmrlab.analysis import _summarize_bucket
     from cmrlab.simulation import _simulate_bucket
+    from cmrlab.widgets.explorer import wait_for_prepared_buckets
 
+    wait_for_prepared_buckets()  # the other bucket compiles in the background after the first picture
     compiled = _simulate_bucket._cache_size(), _summarize_bucket._cache_size()
     params = explorer.parameters
     for list_length in (7, 15, 12):

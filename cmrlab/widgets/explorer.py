@@ -112,6 +112,13 @@ def _is_full_preset(parameters: Mapping[str, float]) -> bool:
 
 _PREPARED: set[tuple[int, int]] = set()
 _PREPARED_LOCK = threading.Lock()
+_PREPARING: list[threading.Thread] = []
+
+
+def wait_for_prepared_buckets(timeout: float | None = None) -> None:
+    """Wait until the background compilations of list-length buckets started so far are done."""
+    for thread in list(_PREPARING):
+        thread.join(timeout)
 
 
 def _prepare_buckets(n_lists: int) -> None:
@@ -135,7 +142,10 @@ def _prepare_buckets(n_lists: int) -> None:
             recalls = simulate_padded(key, DEFAULT_PARAMETERS, bucket, n_lists, bucket)
             summarize_padded(recalls, bucket, bucket)
 
-    threading.Thread(target=compile_buckets, name="cmrlab-explorer-buckets").start()
+    thread = threading.Thread(target=compile_buckets, name="cmrlab-explorer-buckets")
+    with _PREPARED_LOCK:
+        _PREPARING[:] = [t for t in _PREPARING if t.is_alive()] + [thread]
+    thread.start()
 
 
 class PolynFigures(NamedTuple):
