@@ -190,10 +190,11 @@ class Summary(NamedTuple):
     mean_recalls: jax.Array
 
 
-@partial(jax.jit, static_argnames="list_length")
-def _summarize(recalls, list_length):
+def _summary_of(recalls, list_length: int, n_items=None) -> Summary:
+    """Every curve of :class:`Summary`; ``n_items`` (may be traced): only items ``1..n_items`` of the
+    ``list_length`` were studied (a list-length bucket, :func:`summarize_padded`)."""
     o = tr.outputs(recalls, list_length)
-    t = tr.transitions(o, list_length)
+    t = tr.transitions(o, list_length, n_items)
     return Summary(
         spc=_spc_of(o, list_length),
         pfr=tr.ratio(*_pfr_counts(o, list_length)),
@@ -201,6 +202,11 @@ def _summarize(recalls, list_length):
         temporal_factor=_temporal_factor_of(t, list_length),
         mean_recalls=jnp.mean(jnp.sum(o.valid, axis=1)),
     )
+
+
+@partial(jax.jit, static_argnames="list_length")
+def _summarize(recalls, list_length):
+    return _summary_of(recalls, list_length)
 
 
 def summarize(recalls, list_length: int) -> Summary:
@@ -211,15 +217,7 @@ def summarize(recalls, list_length: int) -> Summary:
 
 @partial(jax.jit, static_argnames="bucket")
 def _summarize_bucket(recalls, n_items, bucket):
-    o = tr.outputs(recalls, bucket)
-    t = tr.transitions(o, bucket, n_items)
-    return Summary(
-        spc=_spc_of(o, bucket),
-        pfr=tr.ratio(*_pfr_counts(o, bucket)),
-        lag_crp=tr.ratio(*_lag_counts(t, bucket)),
-        temporal_factor=_temporal_factor_of(t, bucket),
-        mean_recalls=jnp.mean(jnp.sum(o.valid, axis=1)),
-    )
+    return _summary_of(recalls, bucket, n_items)
 
 
 def summarize_padded(recalls, list_length: int, bucket: int) -> Summary:
