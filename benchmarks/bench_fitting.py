@@ -3,6 +3,7 @@
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py reliability [--keys 8]
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py table [--keys 2]
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py memory [--fits 2000]
+    JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py gradient [--batch 256]
 
 ``reliability``: Healey & Kahana (2014) subjects 63 and 64 (issue 13) and ten
 others drawn once with ``numpy.random.default_rng(13)``; every subject fitted
@@ -16,6 +17,13 @@ seconds per fit after compilation.
 each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes):
 how many subjects agree across keys within 0.5, how many subjects' searches
 agreed internally. ``key0.csv`` is ``cmrlab/data/healey_kahana2014_fits.csv``.
+
+``gradient``: what one Adam step of the default search costs: the
+log-likelihood of subject 63 and its gradient at ``--batch`` parameter sets
+at once (``vmap``, as the searches run them), compiled with JAX's default
+options and with the fitting programs' options
+(:func:`cmrlab.compilation_cache.fitting_compiler_options`); then one
+default fit (4 searches), the median of 3 keys after compilation.
 
 ``memory``: ``--fits`` small fits in one process; mappings (``/proc/self/maps``)
 and resident memory every 10% of the way.
@@ -37,7 +45,7 @@ import cmrlab
 from cmrlab.datasets import load_healey_kahana2014
 from cmrlab.fitting import FitWarning
 from cmrlab.search import MultistartSettings
-from _timing import machine
+from _timing import machine, timed
 
 ISSUE_SUBJECTS = (63, 64)
 ISSUE_BEST = {63: -691.75, 64: -480.56}  # best values reported in issue 13 (64 searches)
@@ -126,6 +134,44 @@ def memory(args) -> None:
             print(f"after {i + 1:5d} fits: {maps} mappings, peak resident {rss:.0f} MB", flush=True)
 
 
+def gradient(args) -> None:
+    import jax.numpy as jnp
+
+    from cmrlab import fitting
+    from cmrlab.compilation_cache import fitting_compiler_options
+    from cmrlab.recalls import clean_recalls
+    from cmrlab.search import from_unit, make_box
+
+    data = load_healey_kahana2014(no_task_only=True)
+    recalls = data.for_subject(63).recalls
+    clean = clean_recalls(recalls, 16)
+    free, full, index = fitting._free_and_fixed(None)
+    padded, weights = fitting._padded(clean, 16, fitting._bucket(clean.shape[0]))
+    box = make_box(fitting.BASE_SPACE.lower[index], fitting.BASE_SPACE.upper[index])
+    problem = fitting._Problem(jnp.asarray(padded), jnp.asarray(weights), jnp.asarray(index), jnp.asarray(full), box)
+    objective = fitting._objective(problem, 16)
+    points = [from_unit(jax.random.uniform(jax.random.PRNGKey(i), (args.batch, len(free))), box) for i in range(11)]
+    print(f"machine: {machine()}\nsubject 63 ({clean.shape[0]} lists), {args.batch} parameter sets at once; "
+          "medians of 10 calls after the first\n")
+    print("| compiled with | log-likelihood (ms) | value and gradient (ms) |\n|---|---|---|")
+    for label, options in (("JAX's default options", {}), ("fitting options", fitting_compiler_options())):
+        value = jax.jit(jax.vmap(objective), compiler_options=options)
+        both = jax.jit(jax.vmap(jax.value_and_grad(objective)), compiler_options=options)
+        print(f"| {label} {options or ''} | {timed(lambda i: value(points[i]), 10)[1]:.1f} | "
+              f"{timed(lambda i: both(points[i]), 10)[1]:.1f} |", flush=True)
+    warnings.simplefilter("ignore", FitWarning)
+    start = time.perf_counter()
+    cmrlab.fit(recalls, 16, key=jax.random.PRNGKey(10**6), max_rounds=1)
+    first = time.perf_counter() - start
+    seconds = []
+    for k in range(3):
+        start = time.perf_counter()
+        cmrlab.fit(recalls, 16, key=jax.random.PRNGKey(k), max_rounds=1)
+        seconds.append(time.perf_counter() - start)
+    print(f"\ndefault fit of subject 63 (one round of 4 searches): first call {first:.1f} s, "
+          f"then median {statistics.median(seconds):.2f} s (of {', '.join(f'{x:.2f}' for x in seconds)})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,8 +184,10 @@ def main():
     t.add_argument("--out", default="fit_tables", help="folder for key<k>.csv (key0.csv is the shipped table)")
     m = sub.add_parser("memory")
     m.add_argument("--fits", type=int, default=2000)
+    g = sub.add_parser("gradient")
+    g.add_argument("--batch", type=int, default=256)
     args = parser.parse_args()
-    {"reliability": reliability, "table": table, "memory": memory}[args.command](args)
+    {"reliability": reliability, "table": table, "memory": memory, "gradient": gradient}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -77,3 +77,31 @@ def enable() -> Path | None:
     if jax.config.jax_persistent_cache_min_compile_time_secs >= MIN_COMPILE_SECONDS:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
     return folder
+
+
+# XLA's CPU compiler hands elementwise fusions to YNNPACK by default (jax 0.10); for the fitting
+# programs (the likelihood's recall scan and its gradient over hundreds of parameter sets at once)
+# XLA's own fused loops are faster: value_and_grad of 256 parameter sets x 28 lists 44 -> 30 ms on a
+# 2-core Xeon (benchmarks/bench_fitting.py gradient).
+_FITTING_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+_accepted: dict | None = None
+
+
+def fitting_compiler_options() -> dict:
+    """Compiler options for the fitting programs (``jax.jit(..., compiler_options=...)``).
+
+    The options change which kernels XLA emits, not what is computed: values
+    agree with the default compilation to float32 rounding. They are used
+    only where this JAX accepts them (checked once, on a tiny program) and
+    on a CPU backend; elsewhere the result is ``{}``.
+    """
+    global _accepted
+    if _accepted is None:
+        _accepted = {}
+        if jax.default_backend() == "cpu":
+            try:
+                jax.jit(lambda x: x + 1, compiler_options=_FITTING_OPTIONS).lower(1.0).compile()
+                _accepted = dict(_FITTING_OPTIONS)
+            except Exception:  # an older or newer XLA without the option: its default is fine
+                _accepted = {}
+    return dict(_accepted)

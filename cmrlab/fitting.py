@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cmrlab.analysis import Summary, _summarize, summarize
+from cmrlab.compilation_cache import fitting_compiler_options
 from cmrlab.likelihood import source_trial_log_likelihoods, trial_log_likelihoods
 from cmrlab.parameters import (
     DEFAULT_PARAMETERS,
@@ -212,7 +213,34 @@ def _search_keys(key, first: int, count: int):
     return jax.vmap(lambda j: jax.random.fold_in(key, j))(jnp.arange(first, first + count))
 
 
-@partial(jax.jit, static_argnames=("list_length", "method", "settings", "n_sources"))
+class _FittingJit:
+    """``jax.jit`` with :func:`~cmrlab.compilation_cache.fitting_compiler_options`, built at the first call.
+
+    Built lazily because asking which options this XLA accepts starts JAX's
+    backend, which ``import cmrlab`` must not do (``jax.distributed`` has to
+    be initialised first). Called inside another jit, the function is traced
+    into it as usual.
+    """
+
+    def __init__(self, function, static_argnames):
+        self.nested = jax.jit(function, static_argnames=static_argnames)  # compiler options only at top level
+        self.function, self.static_argnames, self.top = function, static_argnames, None
+        self.__doc__, self.__name__ = function.__doc__, function.__name__
+
+    def __call__(self, *args, **kwargs):
+        if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((args, kwargs))):
+            return self.nested(*args, **kwargs)
+        if self.top is None:
+            self.top = jax.jit(self.function, static_argnames=self.static_argnames,
+                               compiler_options=fitting_compiler_options())
+        return self.top(*args, **kwargs)
+
+
+def _fitting_jit(static_argnames):
+    return lambda function: _FittingJit(function, static_argnames)
+
+
+@_fitting_jit(static_argnames=("list_length", "method", "settings", "n_sources"))
 def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings, n_sources: int = 0):
     """Independent likelihood searches, one per key: ``(R,)`` keys -> values ``(R, d)``, loglik ``(R,)``, evaluations."""
     objective = _objective(problem, list_length, n_sources)
@@ -538,7 +566,7 @@ def summary_loss(simulated: Summary, observed: Summary) -> jax.Array:
     return jnp.sum(jnp.where(jnp.isnan(diff), 0.0, diff**2))
 
 
-@partial(jax.jit, static_argnames=("list_length", "settings", "n_simulated"))
+@_fitting_jit(static_argnames=("list_length", "settings", "n_simulated"))
 def _summary_searches(keys, simulation_key, problem: _Problem, observed: Summary, list_length: int,
                       settings: DESettings, n_simulated: int):
     """Independent DE searches of the summary objective (``-loss``, maximised)."""
@@ -597,7 +625,7 @@ def _full_summary_vector(recalls, lists: _FullSummaryLists, list_length: int):
     return jnp.concatenate(parts)
 
 
-@partial(jax.jit, static_argnames=("list_length", "settings", "n_sources", "replicates"))
+@_fitting_jit(static_argnames=("list_length", "settings", "n_sources", "replicates"))
 def _full_summary_searches(keys, simulation_key, free_index, fixed_full, box: Box, lists: _FullSummaryLists,
                            observed, list_length: int, settings: DESettings, n_sources: int, replicates: int):
     """Independent DE searches of the full model's summary objective: the data's own lists simulated
@@ -975,7 +1003,7 @@ def _batched_searches(list_length: int, method: str, settings, sharding, n_sourc
         batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, 0, 0))
         _BATCHED[cache_key] = jax.jit(
             batched, in_shardings=(sharding, sharding, sharding, None, None, None, sharding, sharding),
-            out_shardings=sharding)
+            out_shardings=sharding, compiler_options=fitting_compiler_options())
     return _BATCHED[cache_key]
 
 
