@@ -18,6 +18,11 @@ likelihood (uniform sample, Adam from the best points, L-BFGS polish) or
 differential evolution for the summary-statistic objective; both work in
 coordinates that suit scale parameters (asinh-warped for ranges wider than 1).
 ``benchmarks/bench_fitting.py`` holds the measurements behind these choices.
+
+The search programs are compiled with
+:func:`cmrlab.compilation_cache.fitting_compiler_options` (on a CPU, without
+XLA's YNNPACK elementwise fusions, which are slower for these programs);
+the rest of cmrlab, and your own JAX code, compile with JAX's defaults.
 """
 
 from __future__ import annotations
