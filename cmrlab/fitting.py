@@ -43,9 +43,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cmrlab._transitions import ratio
 from cmrlab.analysis import Summary, _summarize, summarize
 from cmrlab.compilation_cache import fitting_compiler_options
 from cmrlab.likelihood import source_trial_log_likelihoods, trial_log_likelihoods
+from cmrlab.organization import _category_counts, distance_rank_in_blocks
 from cmrlab.parameters import (
     DEFAULT_PARAMETERS,
     LUCE_PARAMETER_NAMES,
@@ -223,29 +225,24 @@ class _FittingJit:
 
     Built lazily because asking which options this XLA accepts starts JAX's
     backend, which ``import cmrlab`` must not do (``jax.distributed`` has to
-    be initialised first). Called inside another jit, the function is traced
-    into it as usual.
+    be initialised first). Called inside another jit, where JAX refuses
+    compiler options, the function is traced into it as usual.
     """
 
     def __init__(self, function, static_argnames):
-        self.nested = jax.jit(function, static_argnames=static_argnames)  # compiler options only at top level
-        self.function, self.static_argnames, self.top = function, static_argnames, None
+        self.jit = partial(jax.jit, function, static_argnames=static_argnames)
+        self.nested, self.top = self.jit(), None
         self.__doc__, self.__name__ = function.__doc__, function.__name__
 
     def __call__(self, *args, **kwargs):
         if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((args, kwargs))):
             return self.nested(*args, **kwargs)
         if self.top is None:
-            self.top = jax.jit(self.function, static_argnames=self.static_argnames,
-                               compiler_options=fitting_compiler_options())
+            self.top = self.jit(compiler_options=fitting_compiler_options())
         return self.top(*args, **kwargs)
 
 
-def _fitting_jit(static_argnames):
-    return lambda function: _FittingJit(function, static_argnames)
-
-
-@_fitting_jit(static_argnames=("list_length", "method", "settings", "n_sources"))
+@partial(_FittingJit, static_argnames=("list_length", "method", "settings", "n_sources"))
 def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings, n_sources: int = 0):
     """Independent likelihood searches, one per key: ``(R,)`` keys -> values ``(R, d)``, loglik ``(R,)``, evaluations."""
     objective = _objective(problem, list_length, n_sources)
@@ -571,7 +568,7 @@ def summary_loss(simulated: Summary, observed: Summary) -> jax.Array:
     return jnp.sum(jnp.where(jnp.isnan(diff), 0.0, diff**2))
 
 
-@_fitting_jit(static_argnames=("list_length", "settings", "n_simulated"))
+@partial(_FittingJit, static_argnames=("list_length", "settings", "n_simulated"))
 def _summary_searches(keys, simulation_key, problem: _Problem, observed: Summary, list_length: int,
                       settings: DESettings, n_simulated: int):
     """Independent DE searches of the summary objective (``-loss``, maximised)."""
@@ -618,9 +615,6 @@ def _full_summary_vector(recalls, lists: _FullSummaryLists, list_length: int):
     factor: :func:`cmrlab.distance_rank` with ``1 - similarity``. Each is
     left out when the lists have no such data.
     """
-    from cmrlab._transitions import ratio
-    from cmrlab.organization import _category_counts, distance_rank_in_blocks
-
     parts = [_summary_vector(_summarize(recalls, list_length))]
     if lists.mixed is not None:
         counts = _category_counts(jnp.where(lists.mixed[:, None], recalls, 0), lists.sources, list_length)
@@ -630,7 +624,7 @@ def _full_summary_vector(recalls, lists: _FullSummaryLists, list_length: int):
     return jnp.concatenate(parts)
 
 
-@_fitting_jit(static_argnames=("list_length", "settings", "n_sources", "replicates"))
+@partial(_FittingJit, static_argnames=("list_length", "settings", "n_sources", "replicates"))
 def _full_summary_searches(keys, simulation_key, free_index, fixed_full, box: Box, lists: _FullSummaryLists,
                            observed, list_length: int, settings: DESettings, n_sources: int, replicates: int):
     """Independent DE searches of the full model's summary objective: the data's own lists simulated
