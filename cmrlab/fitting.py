@@ -14,7 +14,8 @@ reports the best, and counts how many searches reached it:
   says what to do.
 
 Each search (:mod:`cmrlab.search`) is a multistart gradient search for the
-likelihood (uniform sample, Adam from the best points, L-BFGS polish) or
+likelihood (uniform sample, Adam from the best points, Newton polish; the
+range of ``choice_sensitivity`` split at 20, :data:`CHOICE_STRATA`) or
 differential evolution for the summary-statistic objective; both work in
 coordinates that suit scale parameters (asinh-warped for ranges wider than 1).
 ``benchmarks/bench_fitting.py`` holds the measurements behind these choices.
@@ -67,6 +68,7 @@ from cmrlab.search import (
     Box,
     DESettings,
     MultistartSettings,
+    Strata,
     differential_evolution,
     from_unit,
     make_box,
@@ -242,19 +244,39 @@ class _FittingJit:
         return self.top(*args, **kwargs)
 
 
-@partial(_FittingJit, static_argnames=("list_length", "method", "settings", "n_sources"))
-def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings, n_sources: int = 0):
+@partial(_FittingJit, static_argnames=("list_length", "method", "settings", "n_sources", "strata"))
+def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings, n_sources: int = 0,
+                         strata: Strata | None = None):
     """Independent likelihood searches, one per key: ``(R,)`` keys -> values ``(R, d)``, loglik ``(R,)``, evaluations."""
     objective = _objective(problem, list_length, n_sources)
 
     def one(key):
         if method == "multistart":
-            found = multistart(key, objective, problem.box, settings)
+            found = multistart(key, objective, problem.box, settings, strata)
         else:
             found = differential_evolution(key, jax.vmap(objective), problem.box, settings)
         return from_unit(found.z, problem.box), found.value, found.evaluations
 
     return jax.vmap(one)(keys)
+
+
+CHOICE_STRATA = ((20.0,), (1.0, 1.0))
+"""Where a multistart search splits ``choice_sensitivity``'s range, and each part's share of the starts.
+
+Many subjects' best fits sit on a long, narrow ridge at a high Luce exponent
+(e.g. ``choice_sensitivity`` 30 to 90, with large supports), where a sample
+over the whole range rarely starts Adam; a search that samples ``[eps, 20]``
+and ``[20, 100]`` separately, with half of its starts in each, finds them
+(``benchmarks/bench_fitting.py reliability``).
+"""
+
+
+def _strata(free: tuple[str, ...]) -> Strata | None:
+    """The multistart strata of a fit whose free parameters are ``free`` (none when tau is fixed)."""
+    if "choice_sensitivity" not in free:
+        return None
+    edges, weights = CHOICE_STRATA
+    return Strata(free.index("choice_sensitivity"), edges, weights)
 
 
 # ----------------------------------------------------------------------------- preparing data
@@ -466,7 +488,8 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
                        None if semantic is None else jnp.asarray(semantic))
     if objective == "likelihood":
         def run_round(first):
-            return _likelihood_searches(_search_keys(key, first, searches), problem, L, method, settings, n_sources)
+            return _likelihood_searches(_search_keys(key, first, searches), problem, L, method, settings, n_sources,
+                                        _strata(free))
         sign = 1.0
     elif not n_sources:
         observed = summarize(cleaned.recalls, L)
@@ -741,10 +764,10 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
             problem = _Problem(recalls[0], weights[0], free_index, fixed_full, box,
                                None if sources is None else sources[0], None if semantic is None else semantic[0])
             return jax.tree_util.tree_map(lambda x: x[None], _likelihood_searches(
-                keys[0], problem, L, method, settings, n_sources))
+                keys[0], problem, L, method, settings, n_sources, _strata(free)))
     else:
         sharded = NamedSharding(Mesh(devices, ("subjects",)), P("subjects"))
-        fit_batch = _batched_searches(L, method, settings, sharded, n_sources)
+        fit_batch = _batched_searches(L, method, settings, sharded, n_sources, _strata(free))
     subject_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(subjects)))
 
     def run_batch(round_index, chunk):
@@ -991,13 +1014,14 @@ def _fit_subjects_of_this_process(n_subjects: int, run_batch, batch_size: int, m
 _BATCHED: dict = {}
 
 
-def _batched_searches(list_length: int, method: str, settings, sharding, n_sources: int = 0):
+def _batched_searches(list_length: int, method: str, settings, sharding, n_sources: int = 0,
+                      strata: Strata | None = None):
     """The compiled ``vmap`` of :func:`_likelihood_searches` over subjects, built once per configuration."""
-    cache_key = (list_length, method, settings, sharding, n_sources)
+    cache_key = (list_length, method, settings, sharding, n_sources, strata)
     if cache_key not in _BATCHED:
         def one(keys, recalls, weights, free_index, fixed_full, box, sources, semantic):
             problem = _Problem(recalls, weights, free_index, fixed_full, box, sources, semantic)
-            return _likelihood_searches(keys, problem, list_length, method, settings, n_sources)
+            return _likelihood_searches(keys, problem, list_length, method, settings, n_sources, strata)
 
         batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, 0, 0))
         _BATCHED[cache_key] = jax.jit(
@@ -1014,9 +1038,13 @@ def healey_kahana2014_fits():
     """The default :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
 
     Fitting every subject takes long on a laptop, so cmrlab ships the table
-    that ``benchmarks/bench_fitting.py table`` made (default settings; the
-    subjects fitted 8 at a time, the 8 starting at index ``i`` with key
-    ``fold_in(PRNGKey(0), i)``). One row per subject with the columns of
+    that ``benchmarks/bench_fitting.py table`` made (the subjects fitted 8 at
+    a time, the 8 starting at index ``i`` with key ``fold_in(PRNGKey(0), i)``).
+    It was made with the previous default search (64 starts over the whole
+    range of ``choice_sensitivity``, L-BFGS polish), before the range was
+    split at 20 (:data:`CHOICE_STRATA`): for a few subjects whose best fit
+    sits at a high ``choice_sensitivity`` today's :func:`fit` finds a higher
+    log-likelihood than the table's. One row per subject with the columns of
     :func:`fit_subjects`: ``subject``, the 11 parameters, ``log_likelihood``,
     ``agreement``, ``searches``, ``spread``, ``converged``, ``at_bound``,
     ``n_lists``, ``evaluations``.

@@ -17,8 +17,11 @@ the box.
 **Strategies.**
 
 * :func:`multistart`: a uniform sample of ``samples`` points; Adam (optax)
-  from the ``starts`` best of them; L-BFGS (optax, zoom line search) from the
-  ``polish_starts`` best Adam results. Used for likelihoods, which are smooth.
+  from the ``starts`` best of them; damped Newton steps (exact Hessian) from
+  the ``polish_starts`` best Adam results. The box may be split along one
+  coordinate into :class:`Strata`, each sampled and descended on its own, so
+  that a narrow region of the box gets starts of its own. Used for
+  likelihoods, which are smooth.
 * :func:`differential_evolution`: best/1/bin with a Latin-hypercube start,
   dithered mutation and crossover. Needs no gradient: used for the
   summary-statistic objective, whose simulated curves are step functions of
@@ -112,52 +115,96 @@ class MultistartSettings(NamedTuple):
     """One multistart search: sample, descend from the best points, polish the best results.
 
     Attributes:
-        samples: uniform points evaluated first.
-        starts: the best samples that Adam starts from.
+        samples: uniform points evaluated first, shared equally among the strata.
+        starts: the best samples that Adam starts from, shared among the
+            strata in proportion to their weights (at least one each).
         steps: Adam steps per start.
         learning_rate: Adam's step size in ``logit(z)`` coordinates.
-        polish_starts: the best Adam results that L-BFGS polishes.
-        polish_steps: L-BFGS iterations per polished point.
+        polish_starts: the best Adam results of each stratum that Newton polishes.
+        polish_steps: damped Newton iterations per polished point.
     """
 
     samples: int = 4096
-    starts: int = 64
+    starts: int = 128
     steps: int = 150
     learning_rate: float = 0.1
     polish_starts: int = 2
-    polish_steps: int = 100
+    polish_steps: int = 30
+
+
+class Strata(NamedTuple):
+    """A split of the box along one coordinate: each stratum gets its own samples and starts.
+
+    Attributes:
+        coordinate: the index of the split coordinate.
+        edges: the inner edges, increasing, strictly inside the coordinate's range.
+        weights: one per stratum (``len(edges) + 1``): its share of the starts.
+    """
+
+    coordinate: int
+    edges: tuple[float, ...]
+    weights: tuple[float, ...]
+
+
+def _stratum_boxes(box: Box, strata: Strata | None) -> list[Box]:
+    if strata is None:
+        return [box]
+    c = strata.coordinate
+    cuts = [box.lower[c], *(jnp.float32(e) for e in strata.edges), box.upper[c]]
+    return [Box(box.lower.at[c].set(lo), box.upper.at[c].set(hi), box.warped) for lo, hi in zip(cuts[:-1], cuts[1:])]
+
+
+def _shares(total: int, weights) -> list[int]:
+    """``total`` split in proportion to ``weights``, at least 1 each."""
+    weights = [w / sum(weights) for w in weights]
+    return [max(1, round(total * w)) for w in weights]
 
 
 def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
-               settings: MultistartSettings = MultistartSettings()) -> Found:
+               settings: MultistartSettings = MultistartSettings(), strata: Strata | None = None) -> Found:
     """Maximise ``objective`` (values ``(d,)`` -> scalar) over ``box`` by one multistart search.
 
-    Non-finite objective values count as the worst; a non-finite gradient
-    makes no step. Runs inside ``jit``; ``settings`` must be static.
+    In each stratum of ``box`` (the whole box when ``strata`` is None): a
+    uniform sample, Adam from its best points, inside the stratum. Then the
+    ``polish_starts`` best Adam results of each stratum are polished by
+    damped Newton steps in the whole box (:func:`_newton`), so that a result
+    on a stratum's inner edge is free to move on. Non-finite objective values
+    count as the worst; a non-finite gradient makes no step. Runs inside
+    ``jit``; ``settings`` and ``strata`` must be static.
     """
     d = box.lower.shape[0]
     s = settings
+    boxes = _stratum_boxes(box, strata)
+    n_starts = _shares(s.starts, strata.weights) if strata is not None else [s.starts]
+    n_samples = max(1, s.samples // len(boxes))
+    found_x, found_loss, polish_x = [], [], []
+    for stratum_key, stratum, starts in zip(jax.random.split(key, len(boxes)), boxes, n_starts):
+        def loss(y, stratum=stratum):  # minimised; -inf values become +inf
+            return -finite_or_worst(objective(from_unit(jax.nn.sigmoid(y), stratum)))
 
-    def value_of_y(y):
-        return objective(from_unit(jax.nn.sigmoid(y), box))
-
-    def loss(y):  # minimised; -inf values become +inf
-        return -finite_or_worst(value_of_y(y))
-
-    z = jax.random.uniform(key, (s.samples, d))
-    values = finite_or_worst(_evaluate_in_chunks(lambda z: objective(from_unit(z, box)), z))
-    starts = _logit(z[jnp.argsort(-values)[: s.starts]])
-
-    descended, descended_loss = jax.vmap(lambda y: _adam(loss, y, s.steps, s.learning_rate))(starts)
-    candidates, candidate_loss = descended, descended_loss
+        z = jax.random.uniform(stratum_key, (max(n_samples, starts), d))
+        values = finite_or_worst(_evaluate_in_chunks(lambda z, stratum=stratum: objective(from_unit(z, stratum)), z))
+        begin = _logit(z[jnp.argsort(-values)[:starts]])
+        descended, descended_loss = jax.vmap(lambda y, loss=loss: _adam(loss, y, s.steps, s.learning_rate))(begin)
+        x = from_unit(jax.nn.sigmoid(descended), stratum)
+        found_x.append(x)
+        found_loss.append(descended_loss)
+        polish_x.append(x[jnp.argsort(descended_loss)[: min(s.polish_starts, starts)]])
+    candidates, candidate_loss = jnp.concatenate(found_x), jnp.concatenate(found_loss)
+    polished = 0
     if s.polish_steps and s.polish_starts:
-        polish_from = descended[jnp.argsort(descended_loss)[: s.polish_starts]]
-        polished, polished_loss = jax.vmap(lambda y: _lbfgs(loss, y, s.polish_steps))(polish_from)
-        candidates = jnp.concatenate([candidates, polished])
+        def whole_loss(y):
+            return -finite_or_worst(objective(from_unit(jax.nn.sigmoid(y), box)))
+
+        start = _logit(to_unit(jnp.concatenate(polish_x), box))
+        polished_y, polished_loss = jax.vmap(lambda y: _newton(whole_loss, y, s.polish_steps))(start)
+        polished = start.shape[0]
+        candidates = jnp.concatenate([candidates, from_unit(jax.nn.sigmoid(polished_y), box)])
         candidate_loss = jnp.concatenate([candidate_loss, polished_loss])
     best = jnp.argmin(candidate_loss)
-    evaluations = s.samples + s.starts * (s.steps + 1) + s.polish_starts * 3 * s.polish_steps
-    return Found(jax.nn.sigmoid(candidates[best]), -candidate_loss[best], jnp.int32(evaluations))
+    evaluations = (sum(max(n_samples, n) for n in n_starts) + sum(n_starts) * (s.steps + 1)
+                   + polished * s.polish_steps * (d + 2))
+    return Found(to_unit(candidates[best], box), -candidate_loss[best], jnp.int32(evaluations))
 
 
 def _evaluate_in_chunks(f, points, chunk: int = 256):
@@ -192,31 +239,38 @@ def _adam(loss, y0, steps: int, learning_rate: float):
     return jnp.where(take, y, best_y), jnp.where(take, final, best_loss)
 
 
-def _lbfgs(loss, y0, steps: int):
-    """L-BFGS (optax, zoom line search) from ``y0``; returns the best point seen and its loss."""
-    optimizer = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(loss)
+def _newton(loss, y0, steps: int, damping: float = 1.0):
+    """Damped Newton (Levenberg-Marquardt) from ``y0``; returns the best point seen and its loss.
+
+    Each iteration takes the exact gradient ``g`` and Hessian ``H`` (forward
+    over reverse mode) and tries ``y - V diag(1 / (|w| + lambda)) V^T g``,
+    where ``H = V diag(w) V^T``: using ``|w|`` turns a saddle's negative
+    curvature into a descent direction. A step that lowers the loss is kept
+    and ``lambda`` shrinks 3-fold; otherwise ``lambda`` grows 4-fold. On the
+    long, curved ridges of CMR's likelihood this converges in tens of
+    iterations where Adam or L-BFGS need hundreds of evaluations.
+    """
+    def gradient_twice(y):
+        g = jax.grad(loss)(y)
+        return g, g
+
+    hessian_and_gradient = jax.jacfwd(gradient_twice, has_aux=True)
 
     def step(carry, _):
-        y, state, best_y, best_loss = carry
-        value, grad = value_and_grad(y, state=state)
-        usable = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad))
-        improved = usable & (value < best_loss)
-        best_y = jnp.where(improved, y, best_y)
-        best_loss = jnp.where(improved, value, best_loss)
-        updates, new_state = optimizer.update(jnp.where(usable, grad, 0.0), state, y, value=value,
-                                              grad=grad, value_fn=loss)
-        new_y = optax.apply_updates(y, updates)
-        ok = usable & jnp.all(jnp.isfinite(new_y))
-        # a step from a non-finite point (or to one) ends the polish where it is
-        state = jax.tree_util.tree_map(lambda new, old: jnp.where(ok, new, old), new_state, state)
-        return (jnp.where(ok, new_y, y), state, best_y, best_loss), None
+        y, value, lam = carry
+        hessian, grad = hessian_and_gradient(y)
+        usable = jnp.all(jnp.isfinite(hessian)) & jnp.all(jnp.isfinite(grad))
+        hessian = jnp.where(usable, 0.5 * (hessian + hessian.T), jnp.eye(y.shape[0]))
+        w, v = jnp.linalg.eigh(hessian)
+        trial = y - v @ ((v.T @ jnp.where(usable, grad, 0.0)) / (jnp.abs(w) + lam))
+        trial_value = loss(trial)
+        better = usable & jnp.isfinite(trial_value) & (trial_value < value)
+        return (jnp.where(better, trial, y), jnp.where(better, trial_value, value),
+                jnp.where(better, lam / 3, lam * 4)), None
 
-    init = (y0, optimizer.init(y0), y0, jnp.inf)
-    (y, _, best_y, best_loss), _ = jax.lax.scan(step, init, None, length=steps)
-    final = loss(y)
-    take = jnp.isfinite(final) & (final < best_loss)
-    return jnp.where(take, y, best_y), jnp.where(take, final, best_loss)
+    init = (y0, loss(y0), jnp.float32(damping))
+    (y, value, _), _ = jax.lax.scan(step, init, None, length=steps)
+    return y, value
 
 
 # ----------------------------------------------------------------------------- differential evolution

@@ -8,6 +8,10 @@ import pytest
 from cmrlab.search import (
     DESettings,
     MultistartSettings,
+    Strata,
+    _newton,
+    _shares,
+    _stratum_boxes,
     differential_evolution,
     finite_or_worst,
     from_unit,
@@ -66,3 +70,79 @@ def test_differential_evolution_finds_the_maximum_and_counts_evaluations():
 def test_non_finite_values_are_the_worst():
     np.testing.assert_array_equal(finite_or_worst(jnp.array([1.0, jnp.nan, jnp.inf, -jnp.inf])),
                                   [1.0, -np.inf, -np.inf, -np.inf])
+
+
+def test_strata_partition_the_box_and_share_the_starts():
+    strata = Strata(1, (1.0, 20.0), (1.0, 1.0, 2.0))
+    boxes = _stratum_boxes(BOX, strata)
+    assert [(float(b.lower[1]), float(b.upper[1])) for b in boxes] == [(pytest.approx(1e-7), 1.0), (1.0, 20.0),
+                                                                        (20.0, 100.0)]
+    for b in boxes:  # the other coordinates keep the whole range
+        np.testing.assert_array_equal(np.asarray(b.lower)[[0, 2]], np.asarray(BOX.lower)[[0, 2]])
+        np.testing.assert_array_equal(np.asarray(b.upper)[[0, 2]], np.asarray(BOX.upper)[[0, 2]])
+    assert _shares(96, strata.weights) == [24, 24, 48]
+    assert _shares(1, strata.weights) == [1, 1, 1]  # every stratum gets a start
+
+
+def _hidden_peak(x):
+    """A broad peak (height 1) at x1 = 2 and a higher one (height 1.5), narrow in x1, at x1 = 60."""
+    broad = jnp.exp(-((x[0] - 0.3) ** 2) / 0.2 - (jnp.log(x[1]) - jnp.log(2.0)) ** 2 / 2.0 - (x[2] - 2.0) ** 2 / 8)
+    narrow = 1.5 * jnp.exp(-((x[0] - 0.9) ** 2) / 0.1 - (jnp.log(x[1]) - jnp.log(60.0)) ** 2 / 0.05
+                           - (x[2] - 7.0) ** 2 / 8)
+    return broad + narrow
+
+
+def test_a_stratum_of_its_own_finds_a_narrow_peak_that_one_sample_misses():
+    settings = MultistartSettings(samples=64, starts=4, steps=60, polish_starts=1, polish_steps=20)
+    strata = Strata(1, (30.0,), (1.0, 1.0))
+    keys = jax.random.split(jax.random.PRNGKey(0), 16)
+    whole = jax.jit(jax.vmap(lambda k: multistart(k, _hidden_peak, BOX, settings)))(keys)
+    split = jax.jit(jax.vmap(lambda k: multistart(k, _hidden_peak, BOX, settings, strata)))(keys)
+    found_whole = int(jnp.sum(whole.value > 1.4))
+    found_split = int(jnp.sum(split.value > 1.4))
+    assert found_split >= 14 and found_split > found_whole + 4, (found_whole, found_split)
+    best = from_unit(split.z[jnp.argmax(split.value)], BOX)
+    np.testing.assert_allclose(best, [0.9, 60.0, 7.0], rtol=1e-2)
+
+
+def test_a_result_on_a_stratum_edge_is_polished_beyond_it():
+    # the only peak is at x1 = 40, above the edge at 20: the lower stratum's Adam stops at 20,
+    # the Newton polish (in the whole box) moves on; both strata end on the peak
+    def objective(x):
+        return -((jnp.log(x[1]) - jnp.log(40.0)) ** 2) - (x[0] - 0.5) ** 2 - (x[2] - 3.0) ** 2
+
+    settings = MultistartSettings(samples=64, starts=2, steps=80, polish_starts=1, polish_steps=30)
+    found = jax.jit(lambda k: multistart(k, objective, BOX, settings, Strata(1, (20.0,), (1.0, 1.0))))(
+        jax.random.PRNGKey(3))
+    np.testing.assert_allclose(from_unit(found.z, BOX), [0.5, 40.0, 3.0], rtol=1e-3)
+
+
+def _banana(y):
+    """Rosenbrock's curved valley (minimum 0 at (1, 1)), the shape of CMR's long ridges."""
+    return (1 - y[0]) ** 2 + 100 * (y[1] - y[0] ** 2) ** 2
+
+
+def test_newton_follows_a_curved_valley_where_adam_with_the_same_budget_does_not():
+    start = jnp.array([-1.2, 1.0])
+    y, value = jax.jit(lambda y0: _newton(_banana, y0, 40))(start)
+    np.testing.assert_allclose(y, [1.0, 1.0], atol=1e-3)
+    assert float(value) < 1e-6
+    # 40 Newton iterations cost about as many gradients as 40 x (d + 2) = 160 Adam steps
+    from cmrlab.search import _adam
+    _, adam_value = jax.jit(lambda y0: _adam(_banana, y0, 160, 0.1))(start)
+    assert float(adam_value) > 100 * float(value)
+
+
+def test_newton_descends_from_a_saddle_and_stops_at_non_finite_values():
+    def saddle_bowl(y):  # a saddle at the origin; minima at y0 = +-1, y1 = 0
+        return (y[0] ** 2 - 1) ** 2 + y[1] ** 2
+
+    y, value = _newton(saddle_bowl, jnp.array([1e-3, 0.5]), 30)
+    np.testing.assert_allclose(jnp.abs(y), [1.0, 0.0], atol=1e-4)
+
+    def walled(y):  # NaN beyond y0 = 0.5: the polish never steps there and keeps a finite best
+        return jnp.where(y[0] > 0.5, jnp.nan, (y[0] - 1.0) ** 2 + y[1] ** 2)
+
+    y, value = _newton(walled, jnp.array([0.0, 1.0]), 30)
+    assert bool(jnp.isfinite(value)) and float(y[0]) <= 0.5
+    assert float(value) < walled(jnp.array([0.0, 1.0]))
