@@ -176,13 +176,11 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
     s = settings
     boxes = _stratum_boxes(box, strata)
     n_starts = _shares(s.starts, strata.weights) if strata is not None else [s.starts]
-    n_samples = max(1, s.samples // len(boxes))
+    n_samples = [max(s.samples // len(boxes), n) for n in n_starts]  # never fewer samples than starts
     found_x, found_loss, polish_x = [], [], []
-    for stratum_key, stratum, starts in zip(jax.random.split(key, len(boxes)), boxes, n_starts):
-        def loss(y, stratum=stratum):  # minimised; -inf values become +inf
-            return -finite_or_worst(objective(from_unit(jax.nn.sigmoid(y), stratum)))
-
-        z = jax.random.uniform(stratum_key, (max(n_samples, starts), d))
+    for stratum_key, stratum, samples, starts in zip(jax.random.split(key, len(boxes)), boxes, n_samples, n_starts):
+        loss = _loss_in(objective, stratum)
+        z = jax.random.uniform(stratum_key, (samples, d))
         values = finite_or_worst(_evaluate_in_chunks(lambda z, stratum=stratum: objective(from_unit(z, stratum)), z))
         begin = _logit(z[jnp.argsort(-values)[:starts]])
         descended, descended_loss = jax.vmap(lambda y, loss=loss: _adam(loss, y, s.steps, s.learning_rate))(begin)
@@ -193,18 +191,20 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
     candidates, candidate_loss = jnp.concatenate(found_x), jnp.concatenate(found_loss)
     polished = 0
     if s.polish_steps and s.polish_starts:
-        def whole_loss(y):
-            return -finite_or_worst(objective(from_unit(jax.nn.sigmoid(y), box)))
-
         start = _logit(to_unit(jnp.concatenate(polish_x), box))
-        polished_y, polished_loss = jax.vmap(lambda y: _newton(whole_loss, y, s.polish_steps))(start)
+        polished_y, polished_loss = jax.vmap(lambda y: _newton(_loss_in(objective, box), y, s.polish_steps))(start)
         polished = start.shape[0]
         candidates = jnp.concatenate([candidates, from_unit(jax.nn.sigmoid(polished_y), box)])
         candidate_loss = jnp.concatenate([candidate_loss, polished_loss])
     best = jnp.argmin(candidate_loss)
-    evaluations = (sum(max(n_samples, n) for n in n_starts) + sum(n_starts) * (s.steps + 1)
+    evaluations = (sum(n_samples) + sum(n_starts) * (s.steps + 1)
                    + polished * s.polish_steps * (d + 2))
     return Found(to_unit(candidates[best], box), -candidate_loss[best], jnp.int32(evaluations))
+
+
+def _loss_in(objective, box: Box):
+    """The loss that Adam and Newton minimise: ``-objective`` at ``y = logit(z)`` of ``box``; -inf becomes +inf."""
+    return lambda y: -finite_or_worst(objective(from_unit(jax.nn.sigmoid(y), box)))
 
 
 def _evaluate_in_chunks(f, points, chunk: int = 256):
