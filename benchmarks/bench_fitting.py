@@ -14,7 +14,8 @@ seconds per fit after compilation.
 
 ``table``: ``fit_subjects`` on all 126 subjects with ``--keys`` different keys
 (8 subjects per call, the 8 from index ``i`` with key ``fold_in(PRNGKey(k), i)``;
-each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes):
+each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes;
+``--only k`` fits key ``k`` alone, to run keys in processes side by side):
 how many subjects agree across keys within 0.5, how many subjects' searches
 agreed internally. ``key0.csv`` is ``cmrlab/data/healey_kahana2014_fits.csv``.
 
@@ -95,8 +96,7 @@ def table(args) -> None:
     print(f"machine: {machine()}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = []
-    for k in range(args.keys):
+    for k in (range(args.keys) if args.only is None else [args.only]):
         path = out / f"key{k}.csv"
         done = set(pd.read_csv(path).subject) if path.exists() else set()
         start = time.perf_counter()
@@ -109,12 +109,16 @@ def table(args) -> None:
             part.to_csv(path, mode="a", header=not path.exists(), index=False)
             print(f"key {k}: subjects {first}..{first + len(chunk) - 1} done "
                   f"({time.perf_counter() - start:.0f} s so far)", flush=True)
-        t = pd.read_csv(path, keep_default_na=False)
-        tables.append(t)
+    tables = {k: pd.read_csv(out / f"key{k}.csv", keep_default_na=False).set_index("subject")
+              for k in range(args.keys) if (out / f"key{k}.csv").exists()}
+    for k, t in tables.items():
         print(f"key {k}: {len(t)} subjects; searches agreed for {int(t.converged.sum())}; "
               f"total log-likelihood {t.log_likelihood.sum():.1f}", flush=True)
-    for k in range(1, len(tables)):
-        gap = np.abs(tables[0].log_likelihood.to_numpy() - tables[k].log_likelihood.to_numpy())
+    if 0 not in tables:
+        return
+    for k in set(tables) - {0}:
+        both = tables[0].index.intersection(tables[k].index)  # a key still running has fewer subjects
+        gap = np.abs(tables[0].log_likelihood[both] - tables[k].log_likelihood[both]).to_numpy()
         print(f"keys 0 and {k}: {int(np.sum(gap <= 0.5))}/{len(gap)} subjects within 0.5 (largest gap {gap.max():.2f})")
 
 
@@ -135,22 +139,19 @@ def memory(args) -> None:
 
 
 def gradient(args) -> None:
-    import jax.numpy as jnp
-
     from cmrlab import fitting
     from cmrlab.compilation_cache import fitting_compiler_options
     from cmrlab.recalls import clean_recalls
-    from cmrlab.search import from_unit, make_box
+    from cmrlab.search import from_unit
 
     data = load_healey_kahana2014(no_task_only=True)
     recalls = data.for_subject(63).recalls
     clean = clean_recalls(recalls, 16)
     free, full, index = fitting._free_and_fixed(None)
-    padded, weights = fitting._padded(clean, 16, fitting._bucket(clean.shape[0]))
-    box = make_box(fitting.BASE_SPACE.lower[index], fitting.BASE_SPACE.upper[index])
-    problem = fitting._Problem(jnp.asarray(padded), jnp.asarray(weights), jnp.asarray(index), jnp.asarray(full), box)
+    problem = fitting._problem(clean, 16, index, full, fitting.BASE_SPACE)
     objective = fitting._objective(problem, 16)
-    points = [from_unit(jax.random.uniform(jax.random.PRNGKey(i), (args.batch, len(free))), box) for i in range(11)]
+    points = [from_unit(jax.random.uniform(jax.random.PRNGKey(i), (args.batch, len(free))), problem.box)
+              for i in range(11)]
     print(f"machine: {machine()}\nsubject 63 ({clean.shape[0]} lists), {args.batch} parameter sets at once; "
           "medians of 10 calls after the first\n")
     print("| compiled with | log-likelihood (ms) | value and gradient (ms) |\n|---|---|---|")
@@ -182,6 +183,8 @@ def main():
     t = sub.add_parser("table")
     t.add_argument("--keys", type=int, default=2)
     t.add_argument("--out", default="fit_tables", help="folder for key<k>.csv (key0.csv is the shipped table)")
+    t.add_argument("--only", type=int, default=None,
+                   help="fit only key K (run keys in separate processes side by side; compare with --keys)")
     m = sub.add_parser("memory")
     m.add_argument("--fits", type=int, default=2000)
     g = sub.add_parser("gradient")

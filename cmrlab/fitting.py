@@ -349,6 +349,18 @@ def _padded_rows(array: np.ndarray | None, n_rows: int) -> np.ndarray | None:
     return out
 
 
+def _problem(clean: np.ndarray, list_length: int, free_index, fixed_full, space: _Space,
+             sources: np.ndarray | None = None, semantic: np.ndarray | None = None) -> _Problem:
+    """One data set's :class:`_Problem`: rows padded to :func:`_bucket` (weight 0), the free parameters' box."""
+    n_rows = _bucket(clean.shape[0])
+    recalls, weights = _padded(clean, list_length, n_rows)
+    sources, semantic = _padded_rows(sources, n_rows), _padded_rows(semantic, n_rows)
+    return _Problem(jnp.asarray(recalls), jnp.asarray(weights), jnp.asarray(free_index), jnp.asarray(fixed_full),
+                    make_box(space.lower[free_index], space.upper[free_index]),
+                    None if sources is None else jnp.asarray(sources),
+                    None if semantic is None else jnp.asarray(semantic))
+
+
 def _bucket(n: int) -> int:
     """Lists are padded to a multiple of 4, so that fits of similar data sets share compiled code."""
     return int(math.ceil(n / 4) * 4)
@@ -478,14 +490,7 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
     _check_identifiable(cleaned.recalls)
     space, list_sources, semantic, n_sources, inert = _list_data(n_lists, L, study_items, sources, similarity)
     free, fixed_full, free_index = _free_and_fixed(fixed, space, inert)
-    unpadded_sources, unpadded_semantic = list_sources, semantic
-    n_rows = _bucket(n_lists)
-    padded, weights = _padded(cleaned.recalls, L, n_rows)
-    list_sources, semantic = _padded_rows(list_sources, n_rows), _padded_rows(semantic, n_rows)
-    problem = _Problem(jnp.asarray(padded), jnp.asarray(weights), jnp.asarray(free_index), jnp.asarray(fixed_full),
-                       make_box(space.lower[free_index], space.upper[free_index]),
-                       None if list_sources is None else jnp.asarray(list_sources),
-                       None if semantic is None else jnp.asarray(semantic))
+    problem = _problem(cleaned.recalls, L, free_index, fixed_full, space, list_sources, semantic)
     if objective == "likelihood":
         def run_round(first):
             return _likelihood_searches(_search_keys(key, first, searches), problem, L, method, settings, n_sources,
@@ -500,7 +505,7 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
                                      settings, n_simulated)
         sign = -1.0
     else:
-        lists = _full_summary_lists(unpadded_sources, unpadded_semantic, study_items, similarity, n_lists, L)
+        lists = _full_summary_lists(list_sources, semantic, study_items, similarity, n_lists, L)
         observed = _full_summary_vector(jnp.asarray(cleaned.recalls), lists, L)
         simulation_key = jax.random.fold_in(key, 2**31 - 1)  # common random numbers for every search
         replicates = max(1, n_simulated // n_lists)
@@ -1037,17 +1042,17 @@ HK2014_FITS = "healey_kahana2014_fits.csv"
 def healey_kahana2014_fits():
     """The default :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
 
-    Fitting every subject takes long on a laptop, so cmrlab ships the table
-    that ``benchmarks/bench_fitting.py table`` made (the subjects fitted 8 at
-    a time, the 8 starting at index ``i`` with key ``fold_in(PRNGKey(0), i)``).
-    It was made with the previous default search (64 starts over the whole
-    range of ``choice_sensitivity``, L-BFGS polish), before the range was
-    split at 20 (:data:`CHOICE_STRATA`): for a few subjects whose best fit
-    sits at a high ``choice_sensitivity`` today's :func:`fit` finds a higher
-    log-likelihood than the table's. One row per subject with the columns of
-    :func:`fit_subjects`: ``subject``, the 11 parameters, ``log_likelihood``,
-    ``agreement``, ``searches``, ``spread``, ``converged``, ``at_bound``,
-    ``n_lists``, ``evaluations``.
+    Fitting every subject takes long on a laptop (about 12 s a subject on
+    a 2-core CPU), so cmrlab ships the table that ``benchmarks/bench_fitting.py
+    table`` made with the default search (:class:`~cmrlab.search.MultistartSettings`,
+    ``choice_sensitivity`` split at 20 by :data:`CHOICE_STRATA`; the subjects
+    fitted 8 at a time, the 8 starting at index ``i`` with key
+    ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits. A
+    second key gave the same log-likelihood (within 0.5) for 120 of the 126
+    subjects. One row per subject with the columns of :func:`fit_subjects`:
+    ``subject``, the 11 parameters, ``log_likelihood``, ``agreement``,
+    ``searches``, ``spread``, ``converged``, ``at_bound``, ``n_lists``,
+    ``evaluations``.
 
     Returns:
         A pandas ``DataFrame`` (126 rows).

@@ -239,6 +239,18 @@ def test_fit_subjects_gives_each_subject_its_own_fit(hk2014):
     assert table.agreement[1] == single.agreement and table.searches[1] == single.searches
 
 
+def test_the_shipped_table_holds_each_subjects_fit_at_its_stated_log_likelihood(hk2014):
+    table = cmrlab.fitting.healey_kahana2014_fits()
+    assert list(table.subject) == [int(s) for s in hk2014.subjects]
+    assert table.converged.all() and (table.agreement >= 2).all() and (table.agreement <= table.searches).all()
+    for row in table.itertuples():
+        parameters = {name: getattr(row, name) for name in cmrlab.PARAMETER_NAMES}
+        recalls = hk2014.for_subject(row.subject).recalls
+        assert row.n_lists == len(recalls)
+        # parameters and value are stored to 6 significant digits
+        assert float(cmrlab.log_likelihood(parameters, recalls, 16)) == pytest.approx(row.log_likelihood, abs=0.05)
+
+
 def test_fit_subjects_on_four_cpu_devices_and_other_batch_sizes_matches_one():
     script = textwrap.dedent("""
         import json, sys, jax, numpy as np
