@@ -17,7 +17,8 @@ seconds per fit after compilation.
 each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes;
 ``--only k`` fits key ``k`` alone, to run keys in processes side by side):
 how many subjects agree across keys within 0.5, how many subjects' searches
-agreed internally. ``key0.csv`` is ``cmrlab/data/healey_kahana2014_fits.csv``.
+agreed internally. ``key0.csv``, values rounded to 6 significant digits
+(``to_csv(float_format="%.6g")``), is ``cmrlab/data/healey_kahana2014_fits.csv``.
 
 ``gradient``: what one Adam step of the default search costs: the
 log-likelihood of subject 63 and its gradient at ``--batch`` parameter sets
