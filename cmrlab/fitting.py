@@ -756,6 +756,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
         if semantic is not None:
             by_subject_semantic = np.stack([_padded_rows(semantic[rows], n_rows) for rows in rows_of])
     box = make_box(space.lower[free_index], space.upper[free_index])
+    strata = _strata(free)
 
     devices = np.array(jax.local_devices())  # this process's devices (all of them in a one-process job)
     n_devices = len(devices)
@@ -769,10 +770,10 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
             problem = _Problem(recalls[0], weights[0], free_index, fixed_full, box,
                                None if sources is None else sources[0], None if semantic is None else semantic[0])
             return jax.tree_util.tree_map(lambda x: x[None], _likelihood_searches(
-                keys[0], problem, L, method, settings, n_sources, _strata(free)))
+                keys[0], problem, L, method, settings, n_sources, strata))
     else:
         sharded = NamedSharding(Mesh(devices, ("subjects",)), P("subjects"))
-        fit_batch = _batched_searches(L, method, settings, sharded, n_sources, _strata(free))
+        fit_batch = _batched_searches(L, method, settings, sharded, n_sources, strata)
     subject_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(subjects)))
 
     def run_batch(round_index, chunk):

@@ -9,6 +9,7 @@ from cmrlab.search import (
     DESettings,
     MultistartSettings,
     Strata,
+    _adam,
     _newton,
     _shares,
     _stratum_boxes,
@@ -128,7 +129,6 @@ def test_newton_follows_a_curved_valley_where_adam_with_the_same_budget_does_not
     np.testing.assert_allclose(y, [1.0, 1.0], atol=1e-3)
     assert float(value) < 1e-6
     # 40 Newton iterations cost about as many gradients as 40 x (d + 2) = 160 Adam steps
-    from cmrlab.search import _adam
     _, adam_value = jax.jit(lambda y0: _adam(_banana, y0, 160, 0.1))(start)
     assert float(adam_value) > 100 * float(value)
 
