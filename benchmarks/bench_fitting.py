@@ -25,7 +25,8 @@ log-likelihood of subject 63 and its gradient at ``--batch`` parameter sets
 at once (``vmap``, as the searches run them), compiled with JAX's default
 options and with the fitting programs' options
 (:func:`cmrlab.compilation_cache.fitting_compiler_options`); then one
-default fit (4 searches), the median of 3 keys after compilation.
+default fit (one round of :data:`cmrlab.fitting.SEARCHES` searches), the median of 3 keys after
+compilation.
 
 ``memory``: ``--fits`` small fits in one process; mappings (``/proc/self/maps``)
 and resident memory every 10% of the way.
@@ -64,7 +65,7 @@ def reliability(args) -> None:
     subjects = list(ISSUE_SUBJECTS) + other_subjects(data)
     reference = {**ISSUE_BEST, **{int(k): v for k, v in json.loads(args.best).items()}}
     warnings.simplefilter("ignore", FitWarning)
-    fit_kwargs = {"searches": args.searches}
+    fit_kwargs = {} if args.searches is None else {"searches": args.searches}
     first = data.for_subject(subjects[0])
     start = time.perf_counter()
     cmrlab.fit(first.recalls, 16, key=jax.random.PRNGKey(10**6), **fit_kwargs)
@@ -170,7 +171,7 @@ def gradient(args) -> None:
         start = time.perf_counter()
         cmrlab.fit(recalls, 16, key=jax.random.PRNGKey(k), max_rounds=1)
         seconds.append(time.perf_counter() - start)
-    print(f"\ndefault fit of subject 63 (one round of 4 searches): first call {first:.1f} s, "
+    print(f"\ndefault fit of subject 63 (one round of {cmrlab.fitting.SEARCHES} searches): first call {first:.1f} s, "
           f"then median {statistics.median(seconds):.2f} s (of {', '.join(f'{x:.2f}' for x in seconds)})")
 
 
@@ -179,7 +180,7 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("reliability")
     r.add_argument("--keys", type=int, default=8)
-    r.add_argument("--searches", type=int, default=4)
+    r.add_argument("--searches", type=int, default=None, help="searches per fit (default: fit's own)")
     r.add_argument("--best", default="{}", help='reference best values, JSON {"subject": value}')
     t = sub.add_parser("table")
     t.add_argument("--keys", type=int, default=2)

@@ -87,7 +87,8 @@ def parser() -> argparse.ArgumentParser:
                    help="a field of MultistartSettings (samples, starts, steps, learning_rate, polish_starts, "
                         "polish_steps) or, with --method de, of DESettings (population, generations, "
                         "mutation=LOW,HIGH, crossover, patience, improvement); repeatable")
-    p.add_argument("--searches", type=int, default=4, help="independent searches per round")
+    p.add_argument("--searches", type=int, default=None,
+                   help="independent searches per round (default: fit_subjects's, cmrlab.fitting.SEARCHES)")
     p.add_argument("--max-rounds", type=int, default=3)
     p.add_argument("--tolerance", type=float, default=0.5, help="agreement tolerance (log-likelihood units)")
     p.add_argument("--batch-size", type=int, help="subjects per compiled call in each process")
@@ -348,7 +349,7 @@ def fit_job(args, checked: dict) -> int:
     import numpy as np
     from jax.experimental import multihost_utils
 
-    from cmrlab.fitting import FitWarning, fit_subjects
+    from cmrlab.fitting import SEARCHES, FitWarning, fit_subjects
 
     _initialize(args)
     me, n_processes = jax.process_index(), jax.process_count()
@@ -361,8 +362,9 @@ def fit_job(args, checked: dict) -> int:
         if me:
             warnings.simplefilter("ignore", FitWarning)  # process 0 says it, once
         start = time.perf_counter()
+        searches = SEARCHES if args.searches is None else args.searches
         table = fit_subjects(data, key=jax.random.PRNGKey(args.key), fixed=checked["fixed"] or None,
-                             method=args.method, searches=args.searches, max_rounds=args.max_rounds,
+                             method=args.method, searches=searches, max_rounds=args.max_rounds,
                              tolerance=args.tolerance, settings=checked["settings"], batch_size=args.batch_size,
                              progress=not args.no_progress, **full)
         seconds = time.perf_counter() - start

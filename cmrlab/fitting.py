@@ -15,7 +15,7 @@ reports the best, and counts how many searches reached it:
 
 Each search (:mod:`cmrlab.search`) is a multistart gradient search for the
 likelihood (uniform sample, Adam from the best points, Newton polish; the
-range of ``choice_sensitivity`` split at 20, :data:`CHOICE_STRATA`) or
+range of ``choice_sensitivity`` split at 8 and 20, :data:`CHOICE_STRATA`) or
 differential evolution for the summary-statistic objective; both work in
 coordinates that suit scale parameters (asinh-warped for ranges wider than 1).
 ``benchmarks/bench_fitting.py`` holds the measurements behind these choices.
@@ -260,14 +260,30 @@ def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str,
     return jax.vmap(one)(keys)
 
 
-CHOICE_STRATA = ((20.0,), (1.0, 1.0))
+CHOICE_STRATA = ((8.0, 20.0), (1.0, 1.0, 1.0))
 """Where a multistart search splits ``choice_sensitivity``'s range, and each part's share of the starts.
 
 Many subjects' best fits sit on a long, narrow ridge at a high Luce exponent
 (e.g. ``choice_sensitivity`` 30 to 90, with large supports), where a sample
-over the whole range rarely starts Adam; a search that samples ``[eps, 20]``
-and ``[20, 100]`` separately, with half of its starts in each, finds them
-(``benchmarks/bench_fitting.py reliability``).
+over the whole range rarely starts Adam; others sit between 8 and 20. A
+search that samples ``[eps, 8]``, ``[8, 20]`` and ``[20, 100]`` separately,
+with a third of its starts in each, finds them more often: on six hard
+Healey & Kahana (2014) subjects 62 of 96 searches reached the best value,
+against 48 of 96 with one split at 20, at the same cost
+(``benchmarks/bench_fitting.py reliability``; the commit that set these
+values gives the per-subject counts).
+"""
+
+SEARCHES = 8
+"""Independent searches per round of :func:`fit` and :func:`fit_subjects`.
+
+On the hardest subjects measured, one search reaches the best optimum only
+4 to 5 times in 10 (Healey & Kahana 2014 subject 91: 17 of 40 searches; the
+others end on a second optimum 1.4 units lower), so four searches all miss
+it in about 1 fit in 9 and eight in about 1 in 80. With 8 searches, 95 of
+96 fits of 12 subjects (8 keys each) reached the best value any search
+found (``benchmarks/bench_fitting.py reliability``). Each search costs
+about 3 s for 28 lists on 2 CPU cores, so a fit about 25 s.
 """
 
 
@@ -411,7 +427,7 @@ def _check_choices(method, objective, searches, max_rounds):
 
 
 def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = None,
-        method: str | None = None, objective: str = "likelihood", searches: int = 4, max_rounds: int = 3,
+        method: str | None = None, objective: str = "likelihood", searches: int = SEARCHES, max_rounds: int = 3,
         tolerance: float | None = None, settings: MultistartSettings | DESettings | None = None,
         n_simulated: int = 2000, study_items=None, sources=None, similarity=None) -> FitResult:
     """Fit CMR to one set of lists (usually one subject's).
@@ -455,7 +471,7 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
         method: ``"multistart"`` (default for the likelihood) or ``"de"``
             (differential evolution; the only choice for the summary objective).
         objective: ``"likelihood"`` or ``"summary"``.
-        searches: independent searches per round.
+        searches: independent searches per round (:data:`SEARCHES`).
         max_rounds: the most rounds of searches.
         tolerance: agreement tolerance (default 0.5 log-likelihood units, or
             0.005 squared error for the summary objective).
@@ -556,7 +572,8 @@ def _at_bound(values, free, box: Box) -> tuple[str, ...]:
 def _disagreement_message(result: FitResult) -> str:
     values = ", ".join(f"{v:.2f}" for v in result.search_values[:8])
     what = "log-likelihood" if result.objective == "likelihood" else "loss"
-    advice = ("Run more searches (searches=8 or more, or max_rounds=5) to check whether a better optimum exists"
+    advice = (f"Run more searches (searches={2 * result.searches} or more, or max_rounds=5) "
+              "to check whether a better optimum exists"
               if result.agreement < 2 else "")
     bound = ""
     if result.at_bound:
@@ -677,7 +694,7 @@ def _full_summary_searches(keys, simulation_key, free_index, fixed_full, box: Bo
 
 
 def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, method: str = "multistart",
-                 searches: int = 4, max_rounds: int = 3, tolerance: float = TOLERANCE,
+                 searches: int = SEARCHES, max_rounds: int = 3, tolerance: float = TOLERANCE,
                  settings: MultistartSettings | DESettings | None = None,
                  batch_size: int | None = None, progress: bool = True, study_items=None, sources=None,
                  similarity=None):
@@ -818,7 +835,8 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     unsettled = [r["subject"] for r in rows if not r["converged"]]
     if unsettled:
         warnings.warn(f"the searches did not agree for {len(unsettled)} subject(s): {unsettled[:10]}; sort the "
-                      "table by 'agreement' and refit those with more searches (searches=8 or max_rounds=5).",
+                      f"table by 'agreement' and refit those with more searches (searches={2 * searches} or "
+                      "max_rounds=5).",
                       FitWarning, stacklevel=2)
     try:
         import pandas as pd
@@ -1041,16 +1059,20 @@ HK2014_FITS = "healey_kahana2014_fits.csv"
 
 
 def healey_kahana2014_fits():
-    """The default :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
+    """A :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
 
-    Fitting every subject takes long on a laptop (about 12 s a subject on
+    Fitting every subject takes long on a laptop (about 25 s a subject on
     a 2-core CPU), so cmrlab ships the table that ``benchmarks/bench_fitting.py
-    table`` made with the default search (:class:`~cmrlab.search.MultistartSettings`,
-    ``choice_sensitivity`` split at 20 by :data:`CHOICE_STRATA`; the subjects
-    fitted 8 at a time, the 8 starting at index ``i`` with key
-    ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits. A
-    second key gave the same log-likelihood (within 0.5) for 120 of the 126
-    subjects. One row per subject with the columns of :func:`fit_subjects`:
+    table`` made with the search that was the default until :data:`SEARCHES`
+    became 8 and :data:`CHOICE_STRATA` gained its edge at 8: rounds of 4
+    searches, :class:`~cmrlab.search.MultistartSettings` as now,
+    ``choice_sensitivity`` split at 20 only (the subjects fitted 8 at a time,
+    the 8 starting at index ``i`` with key ``fold_in(PRNGKey(0), i)``),
+    values rounded to 6 significant digits. A second key gave the same
+    log-likelihood (within 0.5) for 120 of the 126 subjects. Every row's
+    log-likelihood is that of its parameters (tested), so the table is a
+    valid set of fits; a default fit today may find a better optimum for the
+    few subjects where the two keys differed. One row per subject with the columns of :func:`fit_subjects`:
     ``subject``, the 11 parameters, ``log_likelihood``, ``agreement``,
     ``searches``, ``spread``, ``converged``, ``at_bound``, ``n_lists``,
     ``evaluations``.

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::cmrlab.fitting.FitWarning")
 # search's, and these settings leave the searches of two of the three subjects apart, so they run three
 # rounds while the first subject settles in one: the gathered table holds subjects of unequal rounds
 SMALL_DE = DESettings(population=24, generations=40)
-SMALL_DE_ARGS = ["--method", "de", "--setting", "population=24", "--setting", "generations=40"]
+SMALL_DE_ARGS = ["--method", "de", "--setting", "population=24", "--setting", "generations=40", "--searches", "4"]
 
 
 def _env():
@@ -41,7 +41,7 @@ def test_two_processes_give_the_single_process_table_and_only_process_0_writes_i
     # the single-process table first: its compiled program (in the run's persistent cache) serves process 0,
     # whose device has the same id; process 1's device has another id, so it compiles its own
     reference = fit_subjects(data.select(np.isin(data.subject, three)), key=jax.random.PRNGKey(0), method="de",
-                             settings=SMALL_DE, progress=False)
+                             settings=SMALL_DE, searches=4, progress=False)
     assert list(reference.searches) == [4, 12, 12]
     # each process in its own folder, --out relative: a file written by process 1 would land in its folder
     folders = [tmp_path / "process0", tmp_path / "process1"]

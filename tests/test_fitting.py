@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # small searches may disagree: the tests that are about that catch the warning themselves
 pytestmark = pytest.mark.filterwarnings("ignore::cmrlab.fitting.FitWarning")
 # one small configuration for most tests, so that they share compiled code: these settings, 60 lists of 16
-# (or fewer: lists are padded to a multiple of 4), all 11 parameters free, 4 searches
+# (or fewer: lists are padded to a multiple of 4), all 11 parameters free, the default number of searches
 SMALL = MultistartSettings(samples=256, starts=8, steps=60, polish_starts=1, polish_steps=20)
 SMALL_DE = DESettings(population=24, generations=40)
 BEST_64 = -480.56  # the best optimum any search found for subject 64 (issue 13; reproduced by benchmarks/)
@@ -57,7 +57,7 @@ def test_default_fit_of_subject_91_reaches_the_high_choice_sensitivity_ridge(hk2
 def test_the_search_splits_choice_sensitivity_only_when_it_is_free():
     strata = cmrlab.fitting._strata(cmrlab.PARAMETER_NAMES)
     assert strata.coordinate == cmrlab.PARAMETER_NAMES.index("choice_sensitivity")
-    assert strata.edges == (20.0,) and len(strata.weights) == 2
+    assert strata.edges == (8.0, 20.0) and len(strata.weights) == 3
     free = tuple(n for n in cmrlab.PARAMETER_NAMES if n != "choice_sensitivity")
     assert cmrlab.fitting._strata(free) is None
 
