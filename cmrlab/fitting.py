@@ -1072,7 +1072,8 @@ def healey_kahana2014_fits():
     log-likelihood (within 0.5) for 120 of the 126 subjects. Every row's
     log-likelihood is that of its parameters (tested), so the table is a
     valid set of fits; a default fit today may find a better optimum for the
-    few subjects where the two keys differed. One row per subject with the columns of :func:`fit_subjects`:
+    few subjects where the two keys differed. One row per subject with the
+    columns of :func:`fit_subjects`:
     ``subject``, the 11 parameters, ``log_likelihood``, ``agreement``,
     ``searches``, ``spread``, ``converged``, ``at_bound``, ``n_lists``,
     ``evaluations``.
