@@ -546,7 +546,7 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
         spread=float(scores.max() - scores.min()), tolerance=tolerance,
         at_bound=_at_bound(values[best], free, problem.box))
     if not result.converged:
-        warnings.warn(_disagreement_message(result), FitWarning, stacklevel=2)
+        warnings.warn(_disagreement_message(result, searches), FitWarning, stacklevel=2)
     return result
 
 
@@ -569,10 +569,11 @@ def _at_bound(values, free, box: Box) -> tuple[str, ...]:
     return tuple(name for name, u in zip(free, z) if u < _BOUND_EDGE or u > 1 - _BOUND_EDGE)
 
 
-def _disagreement_message(result: FitResult) -> str:
+def _disagreement_message(result: FitResult, searches: int) -> str:
+    """The warning's text; ``searches`` is per round (``result.searches`` counts every round)."""
     values = ", ".join(f"{v:.2f}" for v in result.search_values[:8])
     what = "log-likelihood" if result.objective == "likelihood" else "loss"
-    advice = (f"Run more searches (searches={2 * result.searches} or more, or max_rounds=5) "
+    advice = (f"Run more searches (searches={2 * searches} or more, or max_rounds=5) "
               "to check whether a better optimum exists"
               if result.agreement < 2 else "")
     bound = ""

@@ -99,10 +99,11 @@ def test_searches_that_disagree_are_reported_and_warned_about():
 def test_a_second_round_runs_when_the_first_disagrees():
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(3), cmrlab.DEFAULT_PARAMETERS, 16, 60))
     one_generation = DESettings(population=8, generations=1)
-    with pytest.warns(FitWarning):
+    with pytest.warns(FitWarning, match=r"searches=4 or more") as caught:  # twice the searches of a round
         result = fit(recalls, 16, key=jax.random.PRNGKey(0), method="de", settings=one_generation, searches=2,
                      max_rounds=3)
     assert result.searches == 6  # three rounds of two: they never agreed
+    assert "the 6 independent searches" in str(caught[0].message)
 
 
 def test_at_bound_names_parameters_on_a_bound():
