@@ -6,11 +6,11 @@
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py gradient [--batch 256]
 
 ``reliability``: Healey & Kahana (2014) subjects 63 and 64 (issue 13) and ten
-others drawn once with ``numpy.random.default_rng(13)``; every subject fitted
-with ``--keys`` keys by the default ``fit``. For each subject: the best value
-any search found (this run's searches and the reference values passed with
-``--best``), how many keys ended within 0.5 of it, the worst key, the median
-seconds per fit after compilation.
+others drawn once with ``numpy.random.default_rng(13)`` (``--subjects`` picks
+others); every subject fitted with ``--keys`` keys by the default ``fit``. For
+each subject: the best value any search found (this run's searches and the
+reference values passed with ``--best``), how many keys ended within 0.5 of
+it, the worst key, the median seconds per fit after compilation.
 
 ``table``: ``fit_subjects`` on all 126 subjects with ``--keys`` different keys
 (8 subjects per call, the 8 from index ``i`` with key ``fold_in(PRNGKey(k), i)``;
@@ -62,7 +62,11 @@ def other_subjects(data, n: int = 10) -> list[int]:
 
 def reliability(args) -> None:
     data = load_healey_kahana2014(no_task_only=True)
-    subjects = list(ISSUE_SUBJECTS) + other_subjects(data)
+    subjects = list(ISSUE_SUBJECTS) + other_subjects(data) if args.subjects is None else args.subjects
+    unknown = sorted(set(subjects) - {int(s) for s in data.subjects})
+    if unknown:
+        raise SystemExit(f"--subjects: no subject {unknown} in Healey & Kahana (2014); its subjects are "
+                         f"{int(data.subjects.min())}..{int(data.subjects.max())} with gaps")
     reference = {**ISSUE_BEST, **{int(k): v for k, v in json.loads(args.best).items()}}
     warnings.simplefilter("ignore", FitWarning)
     fit_kwargs = {} if args.searches is None else {"searches": args.searches}
@@ -182,6 +186,8 @@ def main():
     r.add_argument("--keys", type=int, default=8)
     r.add_argument("--searches", type=int, default=None, help="searches per fit (default: fit's own)")
     r.add_argument("--best", default="{}", help='reference best values, JSON {"subject": value}')
+    r.add_argument("--subjects", type=int, nargs="+", default=None,
+                   help="fit only these subjects (default: 63, 64 and the ten drawn with seed 13)")
     t = sub.add_parser("table")
     t.add_argument("--keys", type=int, default=2)
     t.add_argument("--out", default="fit_tables", help="folder for key<k>.csv (key0.csv is the shipped table)")
