@@ -1062,20 +1062,17 @@ HK2014_FITS = "healey_kahana2014_fits.csv"
 def healey_kahana2014_fits():
     """A :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
 
-    Fitting every subject takes long on a laptop (about 25 s a subject on
-    a 2-core CPU), so cmrlab ships the table that ``benchmarks/bench_fitting.py
-    table`` made with the search that was the default until :data:`SEARCHES`
-    became 8 and :data:`CHOICE_STRATA` gained its edge at 8: rounds of 4
-    searches, :class:`~cmrlab.search.MultistartSettings` as now,
-    ``choice_sensitivity`` split at 20 only (the subjects fitted 8 at a time,
-    the 8 starting at index ``i`` with key ``fold_in(PRNGKey(0), i)``),
-    values rounded to 6 significant digits. A second key gave the same
-    log-likelihood (within 0.5) for 120 of the 126 subjects. Every row's
-    log-likelihood is that of its parameters (tested), so the table is a
-    valid set of fits; a default fit today may find a better optimum for the
-    few subjects where the two keys differed. One row per subject with the
-    columns of :func:`fit_subjects`:
-    ``subject``, the 11 parameters, ``log_likelihood``, ``agreement``,
+    Fitting every subject takes long on a laptop (about 45 minutes for the
+    126 subjects on a 2-core CPU), so cmrlab ships the table that
+    ``benchmarks/bench_fitting.py table`` made with the default search (the
+    subjects fitted 8 at a time, the 8 starting at index ``i`` with key
+    ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits. A
+    second key gave the same log-likelihood (within 0.5) for 124 of the 126
+    subjects. Every row's log-likelihood is that of its parameters (tested),
+    so the table is a valid set of fits; agreement between searches and
+    between keys is evidence, not proof, that no better optimum exists. One
+    row per subject with the columns of :func:`fit_subjects`: ``subject``,
+    the 11 parameters, ``log_likelihood``, ``agreement``,
     ``searches``, ``spread``, ``converged``, ``at_bound``, ``n_lists``,
     ``evaluations``.
 
