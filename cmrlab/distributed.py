@@ -85,8 +85,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("multistart", "de"), default="multistart")
     p.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                    help="a field of MultistartSettings (samples, starts, steps, learning_rate, polish_starts, "
-                        "polish_steps) or, with --method de, of DESettings (population, generations, "
-                        "mutation=LOW,HIGH, crossover, patience, improvement); repeatable")
+                        "polish_steps, snap_margin, snap_steps) or, with --method de, of DESettings (population, "
+                        "generations, mutation=LOW,HIGH, crossover, patience, improvement); repeatable")
     p.add_argument("--searches", type=int, default=None,
                    help="independent searches per round (default: fit_subjects's, cmrlab.fitting.SEARCHES)")
     p.add_argument("--max-rounds", type=int, default=3)

@@ -10,6 +10,7 @@ from cmrlab.search import (
     MultistartSettings,
     Strata,
     _adam,
+    _bound_variants,
     _newton,
     _shares,
     _stratum_boxes,
@@ -48,6 +49,35 @@ def test_multistart_finds_the_higher_peak_on_a_bound():
     x = from_unit(found.z, BOX)
     assert float(found.value) == pytest.approx(2.0, abs=1e-3)
     np.testing.assert_allclose(x, [0.7, 100.0, 8.0], rtol=2e-2)
+
+
+def test_bound_variants_set_near_coordinates_on_their_bound():
+    z = jnp.array([[0.5, 0.99, 0.005], [0.3, 0.2, 0.999]])
+    variants = _bound_variants(z, jnp.array([1.0, 2.0]), 0.02)
+    np.testing.assert_array_equal(variants, np.array([
+        [0.5, 1.0, 0.0], [0.3, 0.2, 1.0],        # every near coordinate of each point
+        [0.5, 0.99, 0.005],                       # the best point (loss 1.0): coordinate 0 is not near a bound
+        [0.5, 1.0, 0.005], [0.5, 0.99, 0.0]],    # one near coordinate at a time
+        np.float32))
+
+
+def _bump_on_the_bound(x):
+    """A broad peak of height 1 at x1 = 0.985 and a narrow one, 1.5 higher, on the bound x1 = 1."""
+    return (-((x[0] - 0.4) ** 2) + jnp.exp(-(((x[1] - 0.985) / 0.2) ** 2))
+            + 1.5 * jnp.exp(-(((x[1] - 1.0) / 0.002) ** 2)))
+
+
+def test_a_second_optimum_on_a_bound_is_found_by_snapping_onto_it():
+    box = make_box([0.0, 0.0], [1.0, 1.0])
+    settings = MultistartSettings(samples=32, starts=2, steps=40, polish_starts=1, polish_steps=20)
+    no_snap = settings._replace(snap_margin=0.0)
+    keys = jax.random.split(jax.random.PRNGKey(0), 8)
+    search = jax.jit(jax.vmap(lambda k, s=settings: multistart(k, _bump_on_the_bound, box, s).value))
+    plain = jax.jit(jax.vmap(lambda k: multistart(k, _bump_on_the_bound, box, no_snap).value))
+    snapped, unsnapped = np.asarray(search(keys)), np.asarray(plain(keys))
+    assert (unsnapped < 1.1).any()  # without snapping, some searches end on the inner peak
+    np.testing.assert_allclose(snapped, 1.5 + np.exp(-((0.015 / 0.2) ** 2)), atol=1e-3)  # x = (0.4, 1)
+    assert (snapped >= unsnapped - 1e-6).all()  # snapping only adds candidates
 
 
 def test_multistart_steps_around_non_finite_regions():
