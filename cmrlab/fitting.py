@@ -1072,9 +1072,8 @@ def healey_kahana2014_fits():
     so the table is a valid set of fits; agreement between searches and
     between keys is evidence, not proof, that no better optimum exists. One
     row per subject with the columns of :func:`fit_subjects`: ``subject``,
-    the 11 parameters, ``log_likelihood``, ``agreement``,
-    ``searches``, ``spread``, ``converged``, ``at_bound``, ``n_lists``,
-    ``evaluations``.
+    the 11 parameters, ``log_likelihood``, ``agreement``, ``searches``,
+    ``spread``, ``converged``, ``at_bound``, ``n_lists``, ``evaluations``.
 
     Returns:
         A pandas ``DataFrame`` (126 rows).
