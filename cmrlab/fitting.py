@@ -69,6 +69,7 @@ from cmrlab.search import (
     DESettings,
     MultistartSettings,
     Strata,
+    check_multistart,
     differential_evolution,
     from_unit,
     make_box,
@@ -408,7 +409,7 @@ def _default_settings(method: str, objective: str, settings):
         if not isinstance(settings, expected):
             raise ValueError(f"settings for method {method!r} must be a {expected.__name__}, got "
                              f"{type(settings).__name__}.")
-        return settings
+        return check_multistart(settings) if method == "multistart" else settings
     if objective == "summary":
         return DESettings(population=48, generations=60)
     return MultistartSettings() if method == "multistart" else DESettings()
