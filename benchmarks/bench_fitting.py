@@ -15,7 +15,9 @@ it, the worst key, the median seconds per fit after compilation.
 ``table``: ``fit_subjects`` on all 126 subjects with ``--keys`` different keys
 (8 subjects per call, the 8 from index ``i`` with key ``fold_in(PRNGKey(k), i)``;
 each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes;
-``--only k`` fits key ``k`` alone, to run keys in processes side by side):
+``--only k`` fits key ``k`` alone, to run keys in processes side by side;
+``--part i/n`` fits every n-th chunk from chunk i, to split one key over n
+processes, each with its own ``--out``, then concatenate the files):
 how many subjects agree across keys within 0.5, how many subjects' searches
 agreed internally. ``key0.csv``, values rounded to 6 significant digits
 (``to_csv(float_format="%.6g")``), is ``cmrlab/data/healey_kahana2014_fits.csv``.
@@ -91,6 +93,16 @@ def reliability(args) -> None:
     print(f"\nall subjects: {total_ok}/{total} fits within 0.5 of the best value found")
 
 
+def _part(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--part takes I/N such as 0/2, got {text!r}") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"--part I/N needs 0 <= I < N, got {text!r}")
+    return i, n
+
+
 def table(args) -> None:
     """Fit all subjects with each key, 8 subjects per call, saving each chunk (a run can be resumed)."""
     import pandas as pd
@@ -106,7 +118,7 @@ def table(args) -> None:
         start = time.perf_counter()
         for first in range(0, len(data.subjects), 8):
             chunk = data.subjects[first: first + 8]
-            if set(int(s) for s in chunk) <= done:
+            if set(int(s) for s in chunk) <= done or (args.part and (first // 8) % args.part[1] != args.part[0]):
                 continue
             part = cmrlab.fit_subjects(data.select(np.isin(data.subject, chunk)),
                                        key=jax.random.fold_in(jax.random.PRNGKey(k), first), progress=False)
@@ -189,6 +201,9 @@ def main():
     t = sub.add_parser("table")
     t.add_argument("--keys", type=int, default=2)
     t.add_argument("--out", default="fit_tables", help="folder for key<k>.csv (key0.csv is the shipped table)")
+    t.add_argument("--part", type=_part, default=None, metavar="I/N",
+                   help="fit only every N-th chunk of 8 subjects, starting at chunk I (one of N processes; give "
+                        "each its own --out and concatenate: each chunk's key does not depend on the split)")
     t.add_argument("--only", type=int, default=None,
                    help="fit only key K (run keys in separate processes side by side; compare with --keys)")
     m = sub.add_parser("memory")
