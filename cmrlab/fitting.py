@@ -14,8 +14,7 @@ reports the best, and counts how many searches reached it:
   says what to do.
 
 Each search (:mod:`cmrlab.search`) is a multistart gradient search for the
-likelihood (uniform sample, Adam from the best points, Newton polish, and
-the polished points moved onto the bounds they are near polished again; the
+likelihood (uniform sample, Adam from the best points, Newton polish; the
 range of ``choice_sensitivity`` split at 8 and 20, :data:`CHOICE_STRATA`) or
 differential evolution for the summary-statistic objective; both work in
 coordinates that suit scale parameters (asinh-warped for ranges wider than 1).
@@ -70,7 +69,6 @@ from cmrlab.search import (
     DESettings,
     MultistartSettings,
     Strata,
-    check_multistart,
     differential_evolution,
     from_unit,
     make_box,
@@ -284,9 +282,8 @@ On the hardest subjects measured, one search reaches the best optimum only
 others end on a second optimum 1.4 units lower), so four searches all miss
 it in about 1 fit in 9 and eight in about 1 in 80. With 8 searches, 95 of
 96 fits of 12 subjects (8 keys each) reached the best value any search
-found (``benchmarks/bench_fitting.py reliability``, before the move onto
-near bounds was added to each search). Each search costs about 4 s for 28
-lists on 2 CPU cores, so a fit about 31 s.
+found (``benchmarks/bench_fitting.py reliability``). Each search costs
+about 3 s for 28 lists on 2 CPU cores, so a fit about 25 s.
 """
 
 
@@ -411,7 +408,7 @@ def _default_settings(method: str, objective: str, settings):
         if not isinstance(settings, expected):
             raise ValueError(f"settings for method {method!r} must be a {expected.__name__}, got "
                              f"{type(settings).__name__}.")
-        return check_multistart(settings) if method == "multistart" else settings
+        return settings
     if objective == "summary":
         return DESettings(population=48, generations=60)
     return MultistartSettings() if method == "multistart" else DESettings()
@@ -1065,15 +1062,13 @@ HK2014_FITS = "healey_kahana2014_fits.csv"
 def healey_kahana2014_fits():
     """A :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
 
-    Fitting every subject takes long on a laptop (about an hour for the 126
-    subjects on a 2-core CPU), so cmrlab ships the table that
+    Fitting every subject takes long on a laptop (about 45 minutes for the
+    126 subjects on a 2-core CPU), so cmrlab ships the table that
     ``benchmarks/bench_fitting.py table`` made with the default search (the
     subjects fitted 8 at a time, the 8 starting at index ``i`` with key
-    ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits. For
-    every subject its log-likelihood is within 0.5 of the best of seven such
-    tables (this one and two keys each of three earlier versions of the
-    search); the previous version's two keys agreed within 0.5 for 124 of
-    the 126 subjects. Every row's log-likelihood is that of its parameters (tested),
+    ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits. A
+    second key gave the same log-likelihood (within 0.5) for 124 of the 126
+    subjects. Every row's log-likelihood is that of its parameters (tested),
     so the table is a valid set of fits; agreement between searches and
     between keys is evidence, not proof, that no better optimum exists. One
     row per subject with the columns of :func:`fit_subjects`: ``subject``,

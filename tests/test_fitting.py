@@ -155,8 +155,6 @@ def test_bad_input():
         fit(np.ones((2, 1), int), 5, key=key, searches=0)
     with pytest.raises(ValueError, match="MultistartSettings"):
         fit(np.ones((2, 1), int), 5, key=key, settings=SMALL_DE)
-    with pytest.raises(ValueError, match="snap_margin is a distance in the unit box"):
-        fit(np.ones((2, 1), int), 5, key=key, settings=MultistartSettings(snap_margin=0.9))
 
 
 def test_degenerate_data_is_refused_or_warned_about():
