@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 
 from cmrlab.datasets import MURDOCK_CONDITIONS
-from cmrlab.search import DESettings, MultistartSettings
+from cmrlab.search import DESettings, MultistartSettings, check_multistart
 
 NAMED_DATASETS = ("healey-kahana-2014", "polyn-2009") + tuple(f"murdock-1962-{c}" for c in MURDOCK_CONDITIONS)
 DATASET_SUFFIXES = (".csv", ".h5", ".hdf5")
@@ -85,8 +85,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("multistart", "de"), default="multistart")
     p.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                    help="a field of MultistartSettings (samples, starts, steps, learning_rate, polish_starts, "
-                        "polish_steps) or, with --method de, of DESettings (population, generations, "
-                        "mutation=LOW,HIGH, crossover, patience, improvement); repeatable")
+                        "polish_steps, snap_margin, snap_steps, snap_coordinates; 0 turns the polish or the snap "
+                        "off) or, with --method de, of DESettings (population, generations, mutation=LOW,HIGH, "
+                        "crossover, patience, improvement); repeatable")
     p.add_argument("--searches", type=int, default=None,
                    help="independent searches per round (default: fit_subjects's, cmrlab.fitting.SEARCHES)")
     p.add_argument("--max-rounds", type=int, default=3)
@@ -116,6 +117,9 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+_MAY_BE_OFF = ("polish_starts", "polish_steps", "snap_margin", "snap_steps", "snap_coordinates")
+
+
 def _settings(method: str, items: list[str]):
     """The search settings of ``--setting NAME=VALUE`` items (``None``: the defaults)."""
     if not items:
@@ -127,7 +131,7 @@ def _settings(method: str, items: list[str]):
             raise ArgumentError(f"--setting {name}: {kind.__name__} has the fields {', '.join(kind._fields)}.")
         default = kind._field_defaults[name]
         parts = text.split(",") if isinstance(default, tuple) else [text]
-        convert = int if isinstance(default, int) else float
+        convert = float if isinstance(default[0] if isinstance(default, tuple) else default, float) else int
         what = "an integer" if convert is int else "a number"
         if isinstance(default, tuple) and len(parts) != len(default):
             raise ArgumentError(f"--setting {name}={text}: give {len(default)} numbers separated by commas "
@@ -136,10 +140,14 @@ def _settings(method: str, items: list[str]):
             numbers = [convert(part) for part in parts]
         except ValueError:
             raise ArgumentError(f"--setting {name}={text}: not {what}.") from None
-        if not all(n > 0 for n in numbers):
-            raise ArgumentError(f"--setting {name}={text}: must be positive.")
+        if not all(n > 0 or (n == 0 and name in _MAY_BE_OFF) for n in numbers):
+            raise ArgumentError(f"--setting {name}={text}: must be positive"
+                                f"{' (or 0 to turn it off)' if name in _MAY_BE_OFF else ''}.")
         values[name] = tuple(numbers) if isinstance(default, tuple) else numbers[0]
-    return kind(**values)
+    try:
+        return check_multistart(kind(**values)) if kind is MultistartSettings else kind(**values)
+    except ValueError as error:
+        raise ArgumentError(f"--setting: {error}") from None
 
 
 def check_arguments(args: argparse.Namespace) -> dict:

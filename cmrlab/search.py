@@ -34,6 +34,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 WARP_SCALE = 0.01
@@ -122,6 +123,14 @@ class MultistartSettings(NamedTuple):
         learning_rate: Adam's step size in ``logit(z)`` coordinates.
         polish_starts: the best Adam results of each stratum that Newton polishes.
         polish_steps: damped Newton iterations per polished point.
+        snap_margin: after the polish, coordinates closer than this to a bound
+            (unit scale) are set on the bound and polished again
+            (:func:`_bound_variants`), since many optima sit on a bound that
+            steps in ``logit(z)`` only approach; 0 turns it off.
+        snap_steps: damped Newton iterations per snapped point (``None``:
+            as many as ``polish_steps``).
+        snap_coordinates: how many of the best point's near-bound
+            coordinates are also snapped one at a time.
     """
 
     samples: int = 4096
@@ -130,6 +139,26 @@ class MultistartSettings(NamedTuple):
     learning_rate: float = 0.1
     polish_starts: int = 2
     polish_steps: int = 30
+    snap_margin: float = 0.02
+    snap_steps: int | None = None
+    snap_coordinates: int = 3
+
+
+def check_multistart(settings: MultistartSettings) -> MultistartSettings:
+    """``settings`` if every field is in range, else a ``ValueError`` naming the field and its range."""
+    for name in ("samples", "starts", "steps", "polish_starts", "polish_steps", "snap_steps", "snap_coordinates"):
+        value, least = getattr(settings, name), 1 if name in ("samples", "starts", "steps") else 0
+        if name == "snap_steps" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"MultistartSettings.{name} must be an int >= {least}"
+                             f"{' (0 turns it off)' if least == 0 else ''}, got {value!r}.")
+    if not settings.learning_rate > 0:
+        raise ValueError(f"MultistartSettings.learning_rate must be positive, got {settings.learning_rate!r}.")
+    if not 0 <= settings.snap_margin < 0.5:
+        raise ValueError(f"MultistartSettings.snap_margin is a distance in the unit box, 0 (off) up to 0.5; "
+                         f"got {settings.snap_margin!r}.")
+    return settings
 
 
 class Strata(NamedTuple):
@@ -168,9 +197,11 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
     uniform sample, Adam from its best points, inside the stratum. Then the
     ``polish_starts`` best Adam results of each stratum are polished by
     damped Newton steps in the whole box (:func:`_newton`), so that a result
-    on a stratum's inner edge is free to move on. Non-finite objective values
-    count as the worst; a non-finite gradient makes no step. Runs inside
-    ``jit``; ``settings`` and ``strata`` must be static.
+    on a stratum's inner edge is free to move on; the polished points moved
+    onto the bounds they are near (:func:`_bound_variants`) are polished too.
+    The best of all these candidates is the search's result. Non-finite
+    objective values count as the worst; a non-finite gradient makes no step.
+    Runs inside ``jit``; ``settings`` and ``strata`` must be static.
     """
     d = box.lower.shape[0]
     s = settings
@@ -189,17 +220,52 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
         found_loss.append(descended_loss)
         polish_x.append(x[jnp.argsort(descended_loss)[: min(s.polish_starts, starts)]])
     candidates, candidate_loss = jnp.concatenate(found_x), jnp.concatenate(found_loss)
-    polished = 0
+    polished = snapped = snap_steps = 0
     if s.polish_steps and s.polish_starts:
+        whole = _loss_in(objective, box)
         start = _logit(to_unit(jnp.concatenate(polish_x), box))
-        polished_y, polished_loss = jax.vmap(lambda y: _newton(_loss_in(objective, box), y, s.polish_steps))(start)
+        polished_y, polished_loss = jax.vmap(lambda y: _newton(whole, y, s.polish_steps))(start)
         polished = start.shape[0]
         candidates = jnp.concatenate([candidates, from_unit(jax.nn.sigmoid(polished_y), box)])
         candidate_loss = jnp.concatenate([candidate_loss, polished_loss])
+        snap_steps = s.polish_steps if s.snap_steps is None else s.snap_steps
+        if s.snap_margin > 0 and snap_steps:
+            variants = _bound_variants(jax.nn.sigmoid(polished_y), polished_loss, s.snap_margin,
+                                       s.snap_coordinates)
+            snapped_y, snapped_loss = jax.vmap(lambda y: _newton(whole, y, snap_steps))(_logit(variants))
+            snapped = variants.shape[0]
+            candidates = jnp.concatenate([candidates, from_unit(jax.nn.sigmoid(snapped_y), box)])
+            candidate_loss = jnp.concatenate([candidate_loss, snapped_loss])
     best = jnp.argmin(candidate_loss)
     evaluations = (sum(n_samples) + sum(n_starts) * (s.steps + 1)
-                   + polished * s.polish_steps * (d + 2))
+                   + polished * s.polish_steps * (d + 2) + snapped * snap_steps * (d + 2))
     return Found(to_unit(candidates[best], box), -candidate_loss[best], jnp.int32(evaluations))
+
+
+def _bound_variants(z: jax.Array, loss: jax.Array, margin: float, coordinates: int) -> jax.Array:
+    """Polished points ``z`` ``(P, d)`` (unit coordinates) moved onto the bounds they are near.
+
+    Returns ``(P + k, d)`` with ``k = min(coordinates, d)``: each point with
+    every coordinate within ``margin`` of 0 or 1 set to that bound, then the
+    best point (lowest ``loss``) with one such coordinate at a time set on its
+    bound. Those are the best point's ``k`` near coordinates farthest from
+    their bound, since one already on it gains nothing from the move; where
+    fewer than ``k`` are near, the other rows are the best point unchanged.
+    Optima on a bound, or in a corner of bounds, are common in CMR
+    (``recall_drift_rate`` at 1, the Luce exponent at 100); from inside, a
+    Newton step in ``logit(z)`` shrinks as a bound nears, and a second
+    optimum at the bound itself is not seen at all.
+    """
+    near_upper, near_lower = z > 1 - margin, z < margin
+    on_bound = jnp.where(near_upper, 1.0, 0.0)
+    every = jnp.where(near_upper | near_lower, on_bound, z)
+    b = jnp.argmin(loss)
+    k = min(coordinates, z.shape[1])
+    near = near_upper[b] | near_lower[b]
+    farthest = jnp.argsort(jnp.where(near, -jnp.minimum(z[b], 1 - z[b]), 1.0))[:k]
+    one = (jnp.arange(z.shape[1])[None, :] == farthest[:, None]) & near[None, :]
+    each = jnp.where(one, on_bound[b][None, :], z[b][None, :])
+    return jnp.concatenate([every, each])
 
 
 def _loss_in(objective, box: Box):

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cmrlab.datasets import load_healey_kahana2014
-from cmrlab.distributed import free_port, main
+from cmrlab.distributed import check_arguments, free_port, main, parser
 from cmrlab.fitting import fit_subjects
 from cmrlab.search import DESettings
 
@@ -173,6 +173,9 @@ def test_importing_cmrlab_leaves_jax_uninitialized():
     (["--local", "2", "--setting", "sample=3"], "MultistartSettings has the fields samples"),
     (["--local", "2", "--setting", "samples=many"], "samples=many: not an integer"),
     (["--local", "2", "--setting", "samples=-4"], "samples=-4: must be positive"),
+    (["--local", "2", "--setting", "samples=0"], "samples=0: must be positive."),
+    (["--local", "2", "--setting", "snap_steps=-1"], "snap_steps=-1: must be positive (or 0 to turn it off)"),
+    (["--local", "2", "--setting", "snap_margin=0.7"], "snap_margin is a distance in the unit box"),
     (["--local", "2", "--method", "de", "--setting", "mutation=0.5"], "give 2 numbers separated by commas"),
     (["--local", "2", "--method", "de", "--setting", "samples=3"], "DESettings has the fields population"),
     (["--local", "2", "--fixed", "encoding_drift_rate"], "--fixed takes NAME=VALUE"),
@@ -190,6 +193,13 @@ def test_bad_arguments_are_refused_before_any_process_starts(tmp_path, monkeypat
     argv = [x for k, v in defaults.items() if k not in arguments for x in (k, v)] + arguments
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_zero_turns_the_polish_and_the_snap_off():
+    args = parser().parse_args(["--dataset", "healey-kahana-2014", "--out", "fits.csv", "--local", "2",
+                                "--setting", "snap_margin=0", "--setting", "polish_steps=0"])
+    settings = check_arguments(args)["settings"]
+    assert (settings.snap_margin, settings.polish_steps, settings.samples) == (0.0, 0, 4096)
 
 
 def test_missing_required_arguments_exit_with_usage(capsys):

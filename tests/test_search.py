@@ -1,5 +1,7 @@
 """The search strategies behind fit, on objectives whose maxima are known."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,9 +12,11 @@ from cmrlab.search import (
     MultistartSettings,
     Strata,
     _adam,
+    _bound_variants,
     _newton,
     _shares,
     _stratum_boxes,
+    check_multistart,
     differential_evolution,
     finite_or_worst,
     from_unit,
@@ -48,6 +52,39 @@ def test_multistart_finds_the_higher_peak_on_a_bound():
     x = from_unit(found.z, BOX)
     assert float(found.value) == pytest.approx(2.0, abs=1e-3)
     np.testing.assert_allclose(x, [0.7, 100.0, 8.0], rtol=2e-2)
+
+
+def test_bound_variants_set_near_coordinates_on_their_bound():
+    z = jnp.array([[0.5, 0.99, 0.005], [0.3, 0.2, 0.999]])
+    variants = _bound_variants(z, jnp.array([1.0, 2.0]), 0.02, 2)
+    np.testing.assert_array_equal(variants, np.array([
+        [0.5, 1.0, 0.0], [0.3, 0.2, 1.0],        # every near coordinate of each point
+        [0.5, 1.0, 0.005], [0.5, 0.99, 0.0]],    # the best point (loss 1.0), its near coordinates in turn
+        np.float32))
+    # with room for one, the near coordinate farthest from its bound (0.99, not 0.005) is the one snapped
+    np.testing.assert_array_equal(_bound_variants(z, jnp.array([1.0, 2.0]), 0.02, 1)[2], np.array([0.5, 1.0, 0.005], np.float32))
+    # a nearest coordinate that is not within the margin leaves the best point as it is
+    variants = _bound_variants(z, jnp.array([2.0, 1.0]), 0.02, 2)
+    np.testing.assert_array_equal(variants[2:], np.array([[0.3, 0.2, 1.0], [0.3, 0.2, 0.999]], np.float32))
+
+
+def _bump_on_the_bound(x):
+    """A broad peak of height 1 at x1 = 0.985 and a narrow one, 1.5 higher, on the bound x1 = 1."""
+    return (-((x[0] - 0.4) ** 2) + jnp.exp(-(((x[1] - 0.985) / 0.2) ** 2))
+            + 1.5 * jnp.exp(-(((x[1] - 1.0) / 0.002) ** 2)))
+
+
+def test_a_second_optimum_on_a_bound_is_found_by_snapping_onto_it():
+    box = make_box([0.0, 0.0], [1.0, 1.0])
+    settings = MultistartSettings(samples=32, starts=2, steps=40, polish_starts=1, polish_steps=20)
+    no_snap = settings._replace(snap_margin=0.0)
+    keys = jax.random.split(jax.random.PRNGKey(0), 8)
+    search = jax.jit(jax.vmap(lambda k, s=settings: multistart(k, _bump_on_the_bound, box, s).value))
+    plain = jax.jit(jax.vmap(lambda k: multistart(k, _bump_on_the_bound, box, no_snap).value))
+    snapped, unsnapped = np.asarray(search(keys)), np.asarray(plain(keys))
+    assert (unsnapped < 1.1).any()  # without snapping, some searches end on the inner peak
+    np.testing.assert_allclose(snapped, 1.5 + np.exp(-((0.015 / 0.2) ** 2)), atol=1e-3)  # x = (0.4, 1)
+    assert (snapped >= unsnapped - 1e-6).all()  # snapping only adds candidates
 
 
 def test_multistart_steps_around_non_finite_regions():
@@ -146,3 +183,17 @@ def test_newton_descends_from_a_saddle_and_stops_at_non_finite_values():
     y, value = _newton(walled, jnp.array([0.0, 1.0]), 30)
     assert bool(jnp.isfinite(value)) and float(y[0]) <= 0.5
     assert float(value) < walled(jnp.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"samples": 0}, "samples must be an int >= 1, got 0"),
+    ({"steps": 2.5}, "steps must be an int >= 1"),
+    ({"snap_steps": -1}, "snap_steps must be an int >= 0 (0 turns it off)"),
+    ({"learning_rate": 0.0}, "learning_rate must be positive"),
+    ({"snap_margin": 0.5}, "snap_margin is a distance in the unit box"),
+])
+def test_multistart_settings_out_of_range_are_refused(change, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_multistart(MultistartSettings()._replace(**change))
+    assert check_multistart(MultistartSettings(snap_margin=0, polish_steps=0)).snap_margin == 0
+
