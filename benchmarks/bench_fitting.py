@@ -16,8 +16,9 @@ it, the worst key, the median seconds per fit after compilation.
 (8 subjects per call, the 8 from index ``i`` with key ``fold_in(PRNGKey(k), i)``;
 each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes;
 ``--only k`` fits key ``k`` alone, to run keys in processes side by side;
-``--part i/n`` fits every n-th chunk from chunk i, to split one key over n
-processes, each with its own ``--out``, then concatenate the files):
+``--part i/n`` fits every n-th chunk from chunk i into ``key<k>.part<i>of<n>.csv``,
+to split one key over n processes; once the parts hold every subject, the
+summary writes them, in the dataset's subject order, to ``key<k>.csv``):
 how many subjects agree across keys within 0.5, how many subjects' searches
 agreed internally. ``key0.csv``, values rounded to 6 significant digits
 (``to_csv(float_format="%.6g")``), is ``cmrlab/data/healey_kahana2014_fits.csv``.
@@ -103,6 +104,31 @@ def _part(text: str) -> tuple[int, int]:
     return i, n
 
 
+def _key_table(out: Path, k: int, subjects) -> "pd.DataFrame | None":
+    """Key ``k``'s table (index ``subject``): ``key<k>.csv``, else its ``--part`` files so far.
+
+    When the part files together hold every subject once, they are written to
+    ``key<k>.csv`` in the order of ``subjects``.
+    """
+    import pandas as pd
+
+    whole = out / f"key{k}.csv"
+    if whole.exists():
+        return pd.read_csv(whole, keep_default_na=False).set_index("subject")
+    parts = sorted(out.glob(f"key{k}.part*of*.csv"))
+    if not parts:
+        return None
+    table = pd.concat([pd.read_csv(p, keep_default_na=False) for p in parts]).set_index("subject")
+    if table.index.has_duplicates:
+        raise SystemExit(f"{out}: the part files of key {k} fit some subjects twice "
+                         f"({sorted(set(table.index[table.index.duplicated()]))[:5]}); remove the stale ones.")
+    if set(table.index) == set(int(s) for s in subjects):
+        table = table.loc[[int(s) for s in subjects]]
+        table.reset_index().to_csv(whole, index=False)
+        print(f"key {k}: the {len(parts)} part files hold every subject; written to {whole}")
+    return table
+
+
 def table(args) -> None:
     """Fit all subjects with each key, 8 subjects per call, saving each chunk (a run can be resumed)."""
     import pandas as pd
@@ -113,7 +139,7 @@ def table(args) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for k in (range(args.keys) if args.only is None else [args.only]):
-        path = out / f"key{k}.csv"
+        path = out / (f"key{k}.csv" if args.part is None else f"key{k}.part{args.part[0]}of{args.part[1]}.csv")
         done = set(pd.read_csv(path).subject) if path.exists() else set()
         start = time.perf_counter()
         for first in range(0, len(data.subjects), 8):
@@ -125,8 +151,7 @@ def table(args) -> None:
             part.to_csv(path, mode="a", header=not path.exists(), index=False)
             print(f"key {k}: subjects {first}..{first + len(chunk) - 1} done "
                   f"({time.perf_counter() - start:.0f} s so far)", flush=True)
-    tables = {k: pd.read_csv(out / f"key{k}.csv", keep_default_na=False).set_index("subject")
-              for k in range(args.keys) if (out / f"key{k}.csv").exists()}
+    tables = {k: t for k in range(args.keys) if (t := _key_table(out, k, data.subjects)) is not None}
     for k, t in tables.items():
         print(f"key {k}: {len(t)} subjects; searches agreed for {int(t.converged.sum())}; "
               f"total log-likelihood {t.log_likelihood.sum():.1f}", flush=True)
@@ -202,8 +227,8 @@ def main():
     t.add_argument("--keys", type=int, default=2)
     t.add_argument("--out", default="fit_tables", help="folder for key<k>.csv (key0.csv is the shipped table)")
     t.add_argument("--part", type=_part, default=None, metavar="I/N",
-                   help="fit only every N-th chunk of 8 subjects, starting at chunk I (one of N processes; give "
-                        "each its own --out and concatenate: each chunk's key does not depend on the split)")
+                   help="fit only every N-th chunk of 8 subjects, starting at chunk I, into key<k>.part<I>of<N>.csv "
+                        "(one of N processes; each chunk's key does not depend on the split)")
     t.add_argument("--only", type=int, default=None,
                    help="fit only key K (run keys in separate processes side by side; compare with --keys)")
     m = sub.add_parser("memory")
