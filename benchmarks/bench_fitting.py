@@ -104,8 +104,8 @@ def _part(text: str) -> tuple[int, int]:
     return i, n
 
 
-def _key_table(out: Path, k: int, subjects) -> "pd.DataFrame | None":
-    """Key ``k``'s table (index ``subject``): ``key<k>.csv``, else its ``--part`` files so far.
+def _key_table(out: Path, k: int, subjects):
+    """Key ``k``'s table (a DataFrame, index ``subject``): ``key<k>.csv``, else its ``--part`` files so far (None: neither).
 
     When the part files together hold every subject once, they are written to
     ``key<k>.csv`` in the order of ``subjects``.
