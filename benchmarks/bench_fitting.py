@@ -105,7 +105,7 @@ def _part(text: str) -> tuple[int, int]:
 
 
 def _key_table(out: Path, k: int, subjects):
-    """Key ``k``'s table (a DataFrame, index ``subject``): ``key<k>.csv``, else its ``--part`` files so far (None: neither).
+    """Key ``k``'s table (DataFrame, index ``subject``): ``key<k>.csv``, else its ``--part`` files (None: neither).
 
     When the part files together hold every subject once, they are written to
     ``key<k>.csv`` in the order of ``subjects``.
