@@ -32,7 +32,7 @@ default fit (one round of :data:`cmrlab.fitting.SEARCHES` searches), the median 
 compilation.
 
 ``memory``: ``--fits`` small fits in one process; mappings (``/proc/self/maps``)
-and resident memory every 10% of the way.
+and resident memory (now and peak) every 10% of the way.
 """
 
 from __future__ import annotations
@@ -175,8 +175,10 @@ def memory(args) -> None:
         if i % max(1, args.fits // 10) == 0 or i == args.fits - 1:
             with open("/proc/self/maps") as handle:
                 maps = sum(1 for _ in handle)
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"after {i + 1:5d} fits: {maps} mappings, peak resident {rss:.0f} MB", flush=True)
+            with open("/proc/self/status") as handle:
+                now = next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:")) / 1024
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"after {i + 1:5d} fits: {maps} mappings, resident {now:.0f} MB (peak {peak:.0f} MB)", flush=True)
 
 
 def gradient(args) -> None:
