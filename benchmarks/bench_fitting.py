@@ -122,8 +122,9 @@ def _key_table(out: Path, k: int, subjects):
     if table.index.has_duplicates:
         raise SystemExit(f"{out}: the part files of key {k} fit some subjects twice "
                          f"({sorted(set(table.index[table.index.duplicated()]))[:5]}); remove the stale ones.")
-    if set(table.index) == set(int(s) for s in subjects):
-        table = table.loc[[int(s) for s in subjects]]
+    order = [int(s) for s in subjects]
+    if set(table.index) == set(order):
+        table = table.loc[order]
         table.reset_index().to_csv(whole, index=False)
         print(f"key {k}: the {len(parts)} part files hold every subject; written to {whole}")
     return table
