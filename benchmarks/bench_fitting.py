@@ -1,6 +1,7 @@
 """How reliable and how fast is ``cmrlab.fit``? The measurements behind its defaults.
 
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py reliability [--keys 8]
+    JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py searches [--keys 3]
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py table [--keys 2]
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py memory [--fits 2000]
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py gradient [--batch 256]
@@ -11,6 +12,16 @@ others); every subject fitted with ``--keys`` keys by the default ``fit``. For
 each subject: the best value any search found (this run's searches and the
 reference values passed with ``--best``), how many keys ended within 0.5 of
 it, the worst key, the median seconds per fit after compilation.
+
+``searches``: the same subjects, each search counted on its own: the
+searches ``0 .. 2 * SEARCHES - 1`` of each of ``--keys`` keys (the two
+rounds a fit with that key would run), and the fraction ``p`` of them that
+ended within 0.5 of the best value found (this run's and ``--best``), with
+its 95% Clopper-Pearson interval. Searches are independent, so a round of
+``SEARCHES`` misses the best value with probability ``(1 - p) ** SEARCHES``
+(a second round, run when fewer than two searches agree, only lowers it):
+a finer figure than ``reliability``'s count of keys, from the same work.
+``--settings '{"samples": 65536}'`` measures another setting of the search.
 
 ``table``: ``fit_subjects`` on all 126 subjects with ``--keys`` different keys
 (8 subjects per call, the 8 from index ``i`` with key ``fold_in(PRNGKey(k), i)``;
@@ -50,7 +61,7 @@ import numpy as np
 import cmrlab
 from cmrlab.datasets import load_healey_kahana2014
 from cmrlab.fitting import FitWarning
-from cmrlab.search import MultistartSettings
+from cmrlab.search import MultistartSettings, check_multistart
 from _timing import machine, timed
 
 ISSUE_SUBJECTS = (63, 64)
@@ -92,6 +103,45 @@ def reliability(args) -> None:
         print(f"| {subject} | {best:.2f} | {ok}/{len(values)} | {values.min():.2f} | {agreement:.2f} | "
               f"{seconds:.2f} |", flush=True)
     print(f"\nall subjects: {total_ok}/{total} fits within 0.5 of the best value found")
+
+
+def searches(args) -> None:
+    from scipy.stats import beta
+
+    from cmrlab import fitting
+    from cmrlab.recalls import clean_recalls
+
+    data = load_healey_kahana2014(no_task_only=True)
+    subjects = list(ISSUE_SUBJECTS) + other_subjects(data) if args.subjects is None else args.subjects
+    for subject in subjects:
+        data.for_subject(subject)
+    reference = {**ISSUE_BEST, **{int(k): v for k, v in json.loads(args.best).items()}}
+    n, settings = 2 * fitting.SEARCHES, check_multistart(MultistartSettings(**json.loads(args.settings)))
+    free, full, index = fitting._free_and_fixed(None)
+    print(f"machine: {machine()}\n{settings}\n{args.keys} keys x {n} searches per subject "
+          f"(searches 0..{n - 1} of each key)\n")
+    print("| subject | best value found | searches within 0.5 | p (95% interval) | "
+          f"miss of {fitting.SEARCHES} searches (interval) | s per search |")
+    print("|---|---|---|---|---|---|")
+    for subject in subjects:
+        clean = clean_recalls(data.for_subject(subject).recalls, 16)
+        problem = fitting._problem(clean, 16, index, full, fitting.BASE_SPACE)
+        values, seconds = [], []
+        for k in range(args.keys):
+            start = time.perf_counter()
+            found = fitting._likelihood_searches(fitting._search_keys(jax.random.PRNGKey(k), 0, n), problem, 16,
+                                                 "multistart", settings, 0, fitting._strata(free))
+            values.extend(np.asarray(found[1], np.float64).tolist())
+            seconds.append((time.perf_counter() - start) / n)
+        values = np.array(values)
+        best = max(values.max(), reference.get(subject, -np.inf))
+        hits, total = int(np.sum(values >= best - 0.5)), len(values)
+        low = beta.ppf(0.025, hits, total - hits + 1) if hits else 0.0
+        high = beta.ppf(0.975, hits + 1, total - hits) if hits < total else 1.0
+        miss = [(1 - p) ** fitting.SEARCHES for p in (hits / total, high, low)]
+        print(f"| {subject} | {best:.2f} | {hits}/{total} | {hits / total:.2f} ({low:.2f}-{high:.2f}) | "
+              f"{miss[0]:.4f} ({miss[1]:.4f}-{miss[2]:.4f}) | {statistics.median(seconds[1:] or seconds):.2f} |",
+              flush=True)
 
 
 def _part(text: str) -> tuple[int, int]:
@@ -226,6 +276,12 @@ def main():
     r.add_argument("--best", default="{}", help='reference best values, JSON {"subject": value}')
     r.add_argument("--subjects", type=int, nargs="+", default=None,
                    help="fit only these subjects (default: 63, 64 and the ten drawn with seed 13)")
+    c = sub.add_parser("searches")
+    c.add_argument("--keys", type=int, default=3)
+    c.add_argument("--best", default="{}", help='reference best values, JSON {"subject": value}')
+    c.add_argument("--settings", default="{}", help='MultistartSettings fields to change, JSON {"samples": 65536}')
+    c.add_argument("--subjects", type=int, nargs="+", default=None,
+                   help="only these subjects (default: 63, 64 and the ten drawn with seed 13)")
     t = sub.add_parser("table")
     t.add_argument("--keys", type=int, default=2)
     t.add_argument("--out", default="fit_tables", help="folder for key<k>.csv (key0.csv is the shipped table)")
@@ -239,7 +295,7 @@ def main():
     g = sub.add_parser("gradient")
     g.add_argument("--batch", type=int, default=256)
     args = parser.parse_args()
-    {"reliability": reliability, "table": table, "memory": memory, "gradient": gradient}[args.command](args)
+    {"reliability": reliability, "searches": searches, "table": table, "memory": memory, "gradient": gradient}[args.command](args)
 
 
 if __name__ == "__main__":

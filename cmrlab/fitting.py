@@ -280,13 +280,24 @@ SEARCHES = 8
 """Independent searches per round of :func:`fit` and :func:`fit_subjects`.
 
 On the hardest subjects measured, one search reaches the best optimum only
-4 to 5 times in 10 (Healey & Kahana 2014 subject 91: 17 of 40 searches; the
-others end on a second optimum 1.4 units lower), so four searches all miss
-it in about 1 fit in 9 and eight in about 1 in 80. With 8 searches, 95 of
-96 fits of 12 subjects (8 keys each) reached the best value any search
-found (``benchmarks/bench_fitting.py reliability``; the miss: subject 91,
--547.18 against -545.78). Each search costs about 4 s for 28 lists on 2
-CPU cores, so a fit about 31 s.
+about 4 times in 10 (Healey & Kahana 2014 subject 91: 78 of 192 searches,
+0.41, 95% interval 0.34-0.48; the others end on a second optimum 1.4 units
+lower). Searches are independent (in 12 keys, how many of searches 0-7
+reached it says nothing of searches 8-15), so eight searches all miss it
+in about 1 fit in 65 (1.5%, interval 0.5-3.8%). With 8 searches, 95 of 96
+fits of 12 subjects (8 keys each) reached the best value any search found
+(``benchmarks/bench_fitting.py reliability``; the miss: subject 91, -547.18
+against -545.78); ``bench_fitting.py searches`` gives every subject's rate
+per search. Each search costs about 3.5 s for 28 lists on 2 CPU cores, so
+a fit about 26-31 s.
+
+More samples per search pick better starts for Adam: with
+``MultistartSettings(samples=65536)`` 30 of 48 searches of subject 91
+reached its best (0.62; 128 samples: 0.17), and the rarer optima of
+subjects 133 and 87 were reached by 3 and 4 of 32 searches (0 of 16 and 1
+of 24 with the default), for about 1.5 times the cost. Fewer Adam starts or
+steps, a larger or smaller learning rate, and more polished points did not
+help subject 91.
 """
 
 
