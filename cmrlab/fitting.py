@@ -291,13 +291,13 @@ against -545.78); ``bench_fitting.py searches`` gives every subject's rate
 per search. Each search costs about 3.5 s for 28 lists on 2 CPU cores, so
 a fit about 26-31 s.
 
-More samples per search pick better starts for Adam: with
-``MultistartSettings(samples=65536)`` 30 of 48 searches of subject 91
-reached its best (0.62; 128 samples: 0.17), and the rarer optima of
-subjects 133 and 87 were reached by 3 and 4 of 32 searches (0 of 16 and 1
-of 24 with the default), for about 1.5 times the cost. Fewer Adam starts or
-steps, a larger or smaller learning rate, and more polished points did not
-help subject 91.
+Adam starts from the best of ``samples`` uniform points, and that choice
+matters: of the same 48 searches of subject 91 (keys 0-2), 21 reached its
+best with the default 4,096 samples, 8 with 128 and 30 with 65,536
+(``MultistartSettings(samples=65536)``, about 1.5 times the cost). For the
+rare optima of subjects 87 and 133 it made no difference (4 and 3 of 32
+searches, against 3 and 3). Fewer Adam starts or steps, a larger or
+smaller learning rate, and more polished points did not help subject 91.
 """
 
 
