@@ -295,7 +295,9 @@ def main():
     g = sub.add_parser("gradient")
     g.add_argument("--batch", type=int, default=256)
     args = parser.parse_args()
-    {"reliability": reliability, "searches": searches, "table": table, "memory": memory, "gradient": gradient}[args.command](args)
+    commands = {"reliability": reliability, "searches": searches, "table": table, "memory": memory,
+                "gradient": gradient}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -282,9 +282,9 @@ SEARCHES = 8
 On the hardest subjects measured, one search reaches the best optimum only
 about 4 times in 10 (Healey & Kahana 2014 subject 91: 78 of 192 searches,
 0.41, 95% interval 0.34-0.48; the others end on a second optimum 1.4 units
-lower). Searches are independent (in 12 keys, how many of searches 0-7
-reached it says nothing of searches 8-15), so eight searches all miss it
-in about 1 fit in 65 (1.5%, interval 0.5-3.8%). With 8 searches, 95 of 96
+lower). Searches are independent (over 12 keys, the counts among searches
+0-7 and among 8-15 are not positively correlated: r = -0.30), so eight
+searches all miss it in about 1 fit in 65 (1.5%, interval 0.5-3.8%). With 8 searches, 95 of 96
 fits of 12 subjects (8 keys each) reached the best value any search found
 (``benchmarks/bench_fitting.py reliability``; the miss: subject 91, -547.18
 against -545.78); ``bench_fitting.py searches`` gives every subject's rate
@@ -296,8 +296,9 @@ matters: of the same 48 searches of subject 91 (keys 0-2), 21 reached its
 best with the default 4,096 samples, 8 with 128 and 30 with 65,536
 (``MultistartSettings(samples=65536)``, about 1.5 times the cost). For the
 rare optima of subjects 87 and 133 it made no difference (4 and 3 of 32
-searches, against 3 and 3). Fewer Adam starts or steps, a larger or
-smaller learning rate, and more polished points did not help subject 91.
+searches, against 3 and 3). Other splits of Adam's budget between starts
+and steps, a learning rate of 0.05 or 0.2, and polishing more Adam results
+did not help subject 91.
 """
 
 
