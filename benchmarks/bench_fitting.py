@@ -74,12 +74,26 @@ def other_subjects(data, n: int = 10) -> list[int]:
     return sorted(int(s) for s in rng.choice(candidates, n, replace=False))
 
 
-def reliability(args) -> None:
-    data = load_healey_kahana2014(no_task_only=True)
+def _subjects_and_reference(args, data):
+    """``--subjects`` (default: the issue's two and :func:`other_subjects`), checked, and ``--best`` with ISSUE_BEST."""
     subjects = list(ISSUE_SUBJECTS) + other_subjects(data) if args.subjects is None else args.subjects
     for subject in subjects:  # an unknown subject fails now, with the valid ones, not after hours of fits
         data.for_subject(subject)
-    reference = {**ISSUE_BEST, **{int(k): v for k, v in json.loads(args.best).items()}}
+    return subjects, {**ISSUE_BEST, **{int(k): v for k, v in json.loads(args.best).items()}}
+
+
+def _subject_problem(recalls):
+    """The free parameters' names and the ``fitting._Problem`` of a default fit of ``recalls`` (lists of 16)."""
+    from cmrlab import fitting
+    from cmrlab.recalls import clean_recalls
+
+    free, full, index = fitting._free_and_fixed(None)
+    return free, fitting._problem(clean_recalls(recalls, 16), 16, index, full, fitting.BASE_SPACE)
+
+
+def reliability(args) -> None:
+    data = load_healey_kahana2014(no_task_only=True)
+    subjects, reference = _subjects_and_reference(args, data)
     warnings.simplefilter("ignore", FitWarning)
     fit_kwargs = {} if args.searches is None else {"searches": args.searches}
     first = data.for_subject(subjects[0])
@@ -109,23 +123,17 @@ def searches(args) -> None:
     from scipy.stats import beta
 
     from cmrlab import fitting
-    from cmrlab.recalls import clean_recalls
 
     data = load_healey_kahana2014(no_task_only=True)
-    subjects = list(ISSUE_SUBJECTS) + other_subjects(data) if args.subjects is None else args.subjects
-    for subject in subjects:
-        data.for_subject(subject)
-    reference = {**ISSUE_BEST, **{int(k): v for k, v in json.loads(args.best).items()}}
+    subjects, reference = _subjects_and_reference(args, data)
     n, settings = 2 * fitting.SEARCHES, check_multistart(MultistartSettings(**json.loads(args.settings)))
-    free, full, index = fitting._free_and_fixed(None)
     print(f"machine: {machine()}\n{settings}\n{args.keys} keys x {n} searches per subject "
           f"(searches 0..{n - 1} of each key)\n")
     print("| subject | best value found | searches within 0.5 | p (95% interval) | "
           f"miss of {fitting.SEARCHES} searches (interval) | s per search |")
     print("|---|---|---|---|---|---|")
     for subject in subjects:
-        clean = clean_recalls(data.for_subject(subject).recalls, 16)
-        problem = fitting._problem(clean, 16, index, full, fitting.BASE_SPACE)
+        free, problem = _subject_problem(data.for_subject(subject).recalls)
         values, seconds = [], []
         for k in range(args.keys):
             start = time.perf_counter()
@@ -235,18 +243,15 @@ def memory(args) -> None:
 def gradient(args) -> None:
     from cmrlab import fitting
     from cmrlab.compilation_cache import fitting_compiler_options
-    from cmrlab.recalls import clean_recalls
     from cmrlab.search import from_unit
 
     data = load_healey_kahana2014(no_task_only=True)
     recalls = data.for_subject(63).recalls
-    clean = clean_recalls(recalls, 16)
-    free, full, index = fitting._free_and_fixed(None)
-    problem = fitting._problem(clean, 16, index, full, fitting.BASE_SPACE)
+    free, problem = _subject_problem(recalls)
     objective = fitting._objective(problem, 16)
     points = [from_unit(jax.random.uniform(jax.random.PRNGKey(i), (args.batch, len(free))), problem.box)
               for i in range(11)]
-    print(f"machine: {machine()}\nsubject 63 ({clean.shape[0]} lists), {args.batch} parameter sets at once; "
+    print(f"machine: {machine()}\nsubject 63 ({len(recalls)} lists), {args.batch} parameter sets at once; "
           "medians of 10 calls after the first\n")
     print("| compiled with | log-likelihood (ms) | value and gradient (ms) |\n|---|---|---|")
     for label, options in (("JAX's default options", {}), ("fitting options", fitting_compiler_options())):

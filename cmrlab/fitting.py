@@ -284,11 +284,11 @@ about 4 times in 10 (Healey & Kahana 2014 subject 91: 78 of 192 searches,
 0.41, 95% interval 0.34-0.48; the others end on a second optimum 1.4 units
 lower). Searches are independent (over 12 keys, the counts among searches
 0-7 and among 8-15 are not positively correlated: r = -0.30), so eight
-searches all miss it in about 1 fit in 65 (1.5%, interval 0.5-3.8%). With 8 searches, 95 of 96
-fits of 12 subjects (8 keys each) reached the best value any search found
-(``benchmarks/bench_fitting.py reliability``; the miss: subject 91, -547.18
-against -545.78); ``bench_fitting.py searches`` gives every subject's rate
-per search. Each search costs about 3.5 s for 28 lists on 2 CPU cores, so
+searches all miss it in about 1 fit in 65 (1.5%, interval 0.5-3.8%). With
+8 searches, 95 of 96 fits of 12 subjects (8 keys each) reached the best
+value any search found (``benchmarks/bench_fitting.py reliability``; the
+miss: subject 91, -547.18 against -545.78); ``bench_fitting.py searches``
+gives every subject's rate per search. Each search costs about 3.5 s for 28 lists on 2 CPU cores, so
 a fit about 26-31 s.
 
 Adam starts from the best of ``samples`` uniform points, and that choice
