@@ -31,7 +31,8 @@ each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes;
 to split one key over n processes; once the parts hold every subject, the
 summary writes them, in the dataset's subject order, to ``key<k>.csv``):
 how many subjects agree across keys within 0.5, how many subjects' searches
-agreed internally. ``key0.csv``, values rounded to 6 significant digits
+agreed internally. ``key0.csv`` of ``--settings '{"starts": 128, "screen": 1}'`` (the search
+before its screening step), values rounded to 6 significant digits
 (``to_csv(float_format="%.6g")``), is ``cmrlab/data/healey_kahana2014_fits.csv``.
 
 ``gradient``: what one Adam step of the default search costs: the
@@ -197,6 +198,7 @@ def table(args) -> None:
     print(f"machine: {machine()}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    settings = check_multistart(MultistartSettings(**json.loads(args.settings)))
     for k in (range(args.keys) if args.only is None else [args.only]):
         path = out / (f"key{k}.csv" if args.part is None else f"key{k}.part{args.part[0]}of{args.part[1]}.csv")
         done = set(pd.read_csv(path).subject) if path.exists() else set()
@@ -206,7 +208,8 @@ def table(args) -> None:
             if set(int(s) for s in chunk) <= done or (args.part and (first // 8) % args.part[1] != args.part[0]):
                 continue
             part = cmrlab.fit_subjects(data.select(np.isin(data.subject, chunk)),
-                                       key=jax.random.fold_in(jax.random.PRNGKey(k), first), progress=False)
+                                       key=jax.random.fold_in(jax.random.PRNGKey(k), first), settings=settings,
+                                       progress=False)
             part.to_csv(path, mode="a", header=not path.exists(), index=False)
             print(f"key {k}: subjects {first}..{first + len(chunk) - 1} done "
                   f"({time.perf_counter() - start:.0f} s so far)", flush=True)
@@ -226,7 +229,7 @@ def memory(args) -> None:
     import resource
 
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, 16, 40))
-    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2)
+    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2, screen=1)
     warnings.simplefilter("ignore", FitWarning)
     print(f"machine: {machine()}")
     for i in range(args.fits):
@@ -295,6 +298,8 @@ def main():
                         "(one of N processes; each chunk's key does not depend on the split)")
     t.add_argument("--only", type=int, default=None,
                    help="fit only key K (run keys in separate processes side by side; compare with --keys)")
+    t.add_argument("--settings", default="{}", help='MultistartSettings fields to change, JSON {"screen": 1} '
+                   '(the shipped table: {"starts": 128, "screen": 1})')
     m = sub.add_parser("memory")
     m.add_argument("--fits", type=int, default=2000)
     g = sub.add_parser("gradient")

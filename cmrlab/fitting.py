@@ -279,26 +279,31 @@ values gives the per-subject counts).
 SEARCHES = 8
 """Independent searches per round of :func:`fit` and :func:`fit_subjects`.
 
-On the hardest subjects measured, one search reaches the best optimum only
-about 4 times in 10 (Healey & Kahana 2014 subject 91: 78 of 192 searches,
-0.41, 95% interval 0.34-0.48; the others end on a second optimum 1.4 units
-lower). Searches are independent (over 12 keys, the counts among searches
-0-7 and among 8-15 are not positively correlated: r = -0.30), so eight
-searches all miss it in about 1 fit in 65 (1.5%, interval 0.5-3.8%). With
-8 searches, 95 of 96 fits of 12 subjects (8 keys each) reached the best
-value any search found (``benchmarks/bench_fitting.py reliability``; the
-miss: subject 91, -547.18 against -545.78); ``bench_fitting.py searches``
-gives every subject's rate per search. Each search costs about 3.5 s for 28 lists on 2 CPU cores, so
-a fit about 26-31 s.
+On the hardest subjects measured, one search reaches the best optimum in 3
+to 8 cases of 10, and searches are independent (over 12 keys, the counts
+among searches 0-7 and among 8-15 of subject 91 are not positively
+correlated: r = -0.30), so eight searches all miss it with probability
+``(1 - p) ** 8``. Since each search screens its Adam starts
+(``MultistartSettings.screen``), the searches of keys 0 and 1 (32 per
+subject) reached the best value in 24 of 32 for subject 91, 25 for 234, 28
+for 64 and 25 for 198, against 17, 14, 26 and 22 without the screening:
+for subject 91, ``p`` rose from 0.41 (78 of 192 searches, 95% interval
+0.34-0.48: a fit misses in 1 of 65) to 0.75 (interval 0.57-0.89: a fit
+misses in 1 of 65,000, or 1 of 800 at the interval's low end;
+``benchmarks/bench_fitting.py searches``). Each search
+costs about 3.6 s for 28 lists on 2 CPU cores, so a fit about 29 s (26 s
+without the screening).
 
-Adam starts from the best of ``samples`` uniform points, and that choice
-matters: of the same 48 searches of subject 91 (keys 0-2), 21 reached its
-best with the default 4,096 samples, 8 with 128 and 30 with 65,536
-(``MultistartSettings(samples=65536)``, about 1.5 times the cost). For the
-rare optima of subjects 87 and 133 it made no difference (4 and 3 of 32
-searches, against 3 and 3). Other splits of Adam's budget between starts
-and steps, a learning rate of 0.05 or 0.2, and polishing more Adam results
-did not help subject 91.
+Two subjects stay hard: their best optimum has a basin that few starts of
+any kind land in. Subject 87 reached it in 4 of 32 searches (3 without the
+screening), subject 133 in 4 of 64 (5 without): the other searches agree on
+an optimum 0.57 (87) and 2.04 (133) lower, and so a fit of them is
+confidently wrong for a third (87) to half (133) of all keys. Neither the
+screening nor 16 times
+as many samples (``samples=65536``, about 1.5 times the cost: 4 and 3 of
+32) helps them; for subject 91, other splits of Adam's budget between
+starts and steps, a learning rate of 0.05 or 0.2, and polishing more Adam
+results did not help either.
 """
 
 
@@ -1086,8 +1091,9 @@ def healey_kahana2014_fits():
 
     Fitting every subject takes long on a laptop (about an hour for the 126
     subjects on a 2-core CPU), so cmrlab ships the table that
-    ``benchmarks/bench_fitting.py table`` made with the default search (the
-    subjects fitted 8 at a time, the 8 starting at index ``i`` with key
+    ``benchmarks/bench_fitting.py table`` made with the search as it was
+    before its screening step (``MultistartSettings(starts=128, screen=1)``;
+    the subjects fitted 8 at a time, the 8 starting at index ``i`` with key
     ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits. For
     every subject its log-likelihood is within 0.5 of the best of seven such
     tables (this one and two keys each of three earlier versions of the

@@ -16,9 +16,10 @@ the box.
 
 **Strategies.**
 
-* :func:`multistart`: a uniform sample of ``samples`` points; Adam (optax)
-  from the ``starts`` best of them; damped Newton steps (exact Hessian) from
-  the ``polish_starts`` best Adam results. The box may be split along one
+* :func:`multistart`: a uniform sample of ``samples`` points; a few Adam
+  (optax) steps from the ``screen * starts`` best of them, then the rest of
+  the steps from the ``starts`` best after those; damped Newton steps (exact
+  Hessian) from the ``polish_starts`` best Adam results. The box may be split along one
   coordinate into :class:`Strata`, each sampled and descended on its own, so
   that a narrow region of the box gets starts of its own. Used for
   likelihoods, which are smooth.
@@ -131,10 +132,17 @@ class MultistartSettings(NamedTuple):
             as many as ``polish_steps``).
         snap_coordinates: how many of the best point's near-bound
             coordinates are also snapped one at a time.
+        screen: Adam first runs ``screen_steps`` steps from ``screen`` times
+            as many of the best samples as it has starts, and only the
+            ``starts`` best of them go on for the rest of ``steps``; 1 turns
+            the screening off. A few Adam steps tell the basins apart better
+            than a sample's value does.
+        screen_steps: Adam steps of the screening (fewer than ``steps``
+            while ``screen > 1``).
     """
 
     samples: int = 4096
-    starts: int = 128
+    starts: int = 96
     steps: int = 150
     learning_rate: float = 0.1
     polish_starts: int = 2
@@ -142,12 +150,15 @@ class MultistartSettings(NamedTuple):
     snap_margin: float = 0.02
     snap_steps: int | None = None
     snap_coordinates: int = 3
+    screen: int = 4
+    screen_steps: int = 20
 
 
 def check_multistart(settings: MultistartSettings) -> MultistartSettings:
     """``settings`` if every field is in range, else a ``ValueError`` naming the field and its range."""
-    for name in ("samples", "starts", "steps", "polish_starts", "polish_steps", "snap_steps", "snap_coordinates"):
-        value, least = getattr(settings, name), 1 if name in ("samples", "starts", "steps") else 0
+    for name in ("samples", "starts", "steps", "polish_starts", "polish_steps", "snap_steps", "snap_coordinates",
+                 "screen", "screen_steps"):
+        value, least = getattr(settings, name), 1 if name in ("samples", "starts", "steps", "screen") else 0
         if name == "snap_steps" and value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
@@ -158,6 +169,9 @@ def check_multistart(settings: MultistartSettings) -> MultistartSettings:
     if not 0 <= settings.snap_margin < 0.5:
         raise ValueError(f"MultistartSettings.snap_margin is a distance in the unit box, 0 (off) up to 0.5; "
                          f"got {settings.snap_margin!r}.")
+    if settings.screen > 1 and not 0 < settings.screen_steps < settings.steps:
+        raise ValueError(f"MultistartSettings.screen_steps must be between 1 and steps - 1 = {settings.steps - 1} "
+                         f"while screen > 1, got {settings.screen_steps!r}; set screen=1 to turn the screening off.")
     return settings
 
 
@@ -194,7 +208,8 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
     """Maximise ``objective`` (values ``(d,)`` -> scalar) over ``box`` by one multistart search.
 
     In each stratum of ``box`` (the whole box when ``strata`` is None): a
-    uniform sample, Adam from its best points, inside the stratum. Then the
+    uniform sample, a short Adam screening from its best points, Adam from
+    the best points after the screening, inside the stratum. Then the
     ``polish_starts`` best Adam results of each stratum are polished by
     damped Newton steps in the whole box (:func:`_newton`), so that a result
     on a stratum's inner edge is free to move on; the polished points moved
@@ -207,14 +222,21 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
     s = settings
     boxes = _stratum_boxes(box, strata)
     n_starts = _shares(s.starts, strata.weights) if strata is not None else [s.starts]
-    n_samples = [max(s.samples // len(boxes), n) for n in n_starts]  # never fewer samples than starts
+    screened = s.screen > 1
+    n_screen = [s.screen * n for n in n_starts] if screened else n_starts
+    n_samples = [max(s.samples // len(boxes), n) for n in n_screen]  # never fewer samples than starts
     found_x, found_loss, polish_x = [], [], []
-    for stratum_key, stratum, samples, starts in zip(jax.random.split(key, len(boxes)), boxes, n_samples, n_starts):
+    for stratum_key, stratum, samples, starts, screen in zip(jax.random.split(key, len(boxes)), boxes, n_samples,
+                                                             n_starts, n_screen):
         loss = _loss_in(objective, stratum)
         z = jax.random.uniform(stratum_key, (samples, d))
         values = finite_or_worst(_evaluate_in_chunks(lambda z, stratum=stratum: objective(from_unit(z, stratum)), z))
-        begin = _logit(z[jnp.argsort(-values)[:starts]])
-        descended, descended_loss = jax.vmap(lambda y, loss=loss: _adam(loss, y, s.steps, s.learning_rate))(begin)
+        begin = _logit(z[jnp.argsort(-values)[:screen]])
+        steps = s.steps
+        if screened:
+            begin, begin_loss = jax.vmap(lambda y, loss=loss: _adam(loss, y, s.screen_steps, s.learning_rate))(begin)
+            begin, steps = begin[jnp.argsort(begin_loss)[:starts]], s.steps - s.screen_steps
+        descended, descended_loss = jax.vmap(lambda y, loss=loss: _adam(loss, y, steps, s.learning_rate))(begin)
         x = from_unit(jax.nn.sigmoid(descended), stratum)
         found_x.append(x)
         found_loss.append(descended_loss)
@@ -237,7 +259,8 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
             candidates = jnp.concatenate([candidates, from_unit(jax.nn.sigmoid(snapped_y), box)])
             candidate_loss = jnp.concatenate([candidate_loss, snapped_loss])
     best = jnp.argmin(candidate_loss)
-    evaluations = (sum(n_samples) + sum(n_starts) * (s.steps + 1)
+    screening = sum(n_screen) * (s.screen_steps + 1) if screened else 0
+    evaluations = (sum(n_samples) + screening + sum(n_starts) * (steps + 1)
                    + polished * s.polish_steps * (d + 2) + snapped * snap_steps * (d + 2))
     return Found(to_unit(candidates[best], box), -candidate_loss[best], jnp.int32(evaluations))
 

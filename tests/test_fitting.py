@@ -294,7 +294,7 @@ def _mappings() -> int:
 
 def test_many_fits_in_one_process_keep_memory_flat():
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 16, 60))
-    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2)
+    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2, screen=1)
     for k in range(3):  # compile and settle
         fit(recalls, 16, key=jax.random.PRNGKey(k), settings=tiny, searches=2, max_rounds=1)
     before = _mappings()
@@ -305,7 +305,8 @@ def test_many_fits_in_one_process_keep_memory_flat():
 
 # ----------------------------------------------------------------------------- the full model (Polyn et al., 2009)
 
-TINY = MultistartSettings(samples=32, starts=2, steps=20, polish_starts=0, polish_steps=0)  # no Newton polish: less to compile
+TINY = MultistartSettings(samples=32, starts=2, steps=20, polish_starts=0, polish_steps=0,
+                          screen=1)  # no Newton polish or screening: less to compile
 
 
 @pytest.fixture(scope="module")
