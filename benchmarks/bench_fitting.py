@@ -229,7 +229,7 @@ def memory(args) -> None:
     import resource
 
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, 16, 40))
-    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2, screen=1)
+    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2, screen_steps=2)
     warnings.simplefilter("ignore", FitWarning)
     print(f"machine: {machine()}")
     for i in range(args.fits):

@@ -294,7 +294,7 @@ def _mappings() -> int:
 
 def test_many_fits_in_one_process_keep_memory_flat():
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(2), cmrlab.DEFAULT_PARAMETERS, 16, 60))
-    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2, screen=1)
+    tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2, screen_steps=2)
     for k in range(3):  # compile and settle
         fit(recalls, 16, key=jax.random.PRNGKey(k), settings=tiny, searches=2, max_rounds=1)
     before = _mappings()
