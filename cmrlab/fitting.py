@@ -249,7 +249,7 @@ class _FittingJit:
 @partial(_FittingJit, static_argnames=("list_length", "method", "settings", "n_sources", "strata"))
 def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str, settings, n_sources: int = 0,
                          strata: Strata | None = None):
-    """Independent likelihood searches, one per key: ``(R,)`` keys -> values ``(R, d)``, loglik ``(R,)``, evaluations."""
+    """Independent likelihood searches, one per key: ``(R,)`` keys -> values ``(R, d)``, loglik ``(R,)``, costs."""
     objective = _objective(problem, list_length, n_sources)
 
     def one(key):
@@ -299,11 +299,10 @@ any kind land in. Subject 87 reached it in 4 of 32 searches (3 without the
 screening), subject 133 in 4 of 64 (5 without): the other searches agree on
 an optimum 0.57 (87) and 2.04 (133) lower, and so a fit of them is
 confidently wrong for a third (87) to half (133) of all keys. Neither the
-screening nor 16 times
-as many samples (``samples=65536``, about 1.5 times the cost: 4 and 3 of
-32) helps them; for subject 91, other splits of Adam's budget between
-starts and steps, a learning rate of 0.05 or 0.2, and polishing more Adam
-results did not help either.
+screening nor 16 times as many samples (``samples=65536``, about 1.5 times
+the cost: 4 and 3 of 32) helps them; for subject 91, other splits of Adam's
+budget between starts and steps, a learning rate of 0.05 or 0.2, and
+polishing more Adam results did not help either.
 """
 
 

@@ -18,11 +18,11 @@ the box.
 
 * :func:`multistart`: a uniform sample of ``samples`` points; a few Adam
   (optax) steps from the ``screen * starts`` best of them, then the rest of
-  the steps from the ``starts`` best after those; damped Newton steps (exact
-  Hessian) from the ``polish_starts`` best Adam results. The box may be split along one
-  coordinate into :class:`Strata`, each sampled and descended on its own, so
-  that a narrow region of the box gets starts of its own. Used for
-  likelihoods, which are smooth.
+  the steps from the ``starts`` best after those; damped Newton steps
+  (exact Hessian) from the ``polish_starts`` best Adam results. The box may
+  be split along one coordinate into :class:`Strata`, each sampled and
+  descended on its own, so that a narrow region of the box gets starts of
+  its own. Used for likelihoods, which are smooth.
 * :func:`differential_evolution`: best/1/bin with a Latin-hypercube start,
   dithered mutation and crossover. Needs no gradient: used for the
   summary-statistic objective, whose simulated curves are step functions of

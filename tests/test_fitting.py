@@ -323,11 +323,12 @@ def test_full_model_fit_improves_on_the_published_set_and_scores_as_log_likeliho
     lists = dict(study_items=data.study_items[rows], sources=data.sources[rows], similarity=data.similarity)
     preset = cmrlab.SOURCE_PRESETS["Polyn 2009 full"]
     luce = {n: preset[n] for n in cmrlab.parameters.LUCE_PARAMETER_NAMES}
-    fixed = {n: v for n, v in luce.items() if n not in ("encoding_drift_rate", "source_learning_rate", "semantic_scale")}
+    free = ("encoding_drift_rate", "source_learning_rate", "semantic_scale")
+    fixed = {n: v for n, v in luce.items() if n not in free}
     result = fit(data.recalls[rows], 24, key=jax.random.PRNGKey(0), fixed=fixed, settings=TINY, searches=2,
                  max_rounds=1, **lists)
     assert set(result.parameters) == set(cmrlab.parameters.LUCE_PARAMETER_NAMES)
-    assert result.free == ("encoding_drift_rate", "source_learning_rate", "semantic_scale")
+    assert result.free == free
     assert all(result.parameters[n] == pytest.approx(v) for n, v in fixed.items())
     expected = float(cmrlab.log_likelihood(result.parameters, data.recalls[rows], 24, **lists))
     assert result.log_likelihood == pytest.approx(expected, rel=1e-5)

@@ -62,7 +62,8 @@ def test_bound_variants_set_near_coordinates_on_their_bound():
         [0.5, 1.0, 0.005], [0.5, 0.99, 0.0]],    # the best point (loss 1.0), its near coordinates in turn
         np.float32))
     # with room for one, the near coordinate farthest from its bound (0.99, not 0.005) is the one snapped
-    np.testing.assert_array_equal(_bound_variants(z, jnp.array([1.0, 2.0]), 0.02, 1)[2], np.array([0.5, 1.0, 0.005], np.float32))
+    np.testing.assert_array_equal(_bound_variants(z, jnp.array([1.0, 2.0]), 0.02, 1)[2],
+                                  np.array([0.5, 1.0, 0.005], np.float32))
     # a nearest coordinate that is not within the margin leaves the best point as it is
     variants = _bound_variants(z, jnp.array([2.0, 1.0]), 0.02, 2)
     np.testing.assert_array_equal(variants[2:], np.array([[0.3, 0.2, 1.0], [0.3, 0.2, 0.999]], np.float32))
