@@ -1,6 +1,5 @@
 """Test settings: CPU JAX, strict shapes, the shared data folder as the cache."""
 
-import gc
 import os
 import tempfile
 from pathlib import Path
@@ -25,29 +24,6 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
-
-
-_MAPPINGS_BEFORE_CLEARING = 30_000
-
-
-def _mappings() -> int:
-    with open("/proc/self/maps") as handle:
-        return sum(1 for _ in handle)
-
-
-@pytest.fixture(autouse=True)
-def _bounded_compiled_code():
-    """After a test, drop JAX's compiled programs once the process holds over 30,000 memory mappings.
-
-    On CPU each compiled fitting program holds about 4,000 mappings (its kernels' code), and the
-    whole suite in one process compiles enough of them to reach the kernel's limit of 65,530
-    (``vm.max_map_count``), where the next compilation aborts. Clearing costs only recompilation
-    (the run's persistent cache makes most of it a load).
-    """
-    yield
-    if _mappings() > _MAPPINGS_BEFORE_CLEARING:
-        jax.clear_caches()
-        gc.collect()
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def searches(args) -> None:
 
     data = load_healey_kahana2014(no_task_only=True)
     subjects, reference = _subjects_and_reference(args, data)
-    n, settings = 2 * fitting.SEARCHES, check_multistart(MultistartSettings(**json.loads(args.settings)))
+    n, settings = 2 * fitting.SEARCHES, args.settings
     print(f"machine: {machine()}\n{settings}\n{args.keys} keys x {n} searches per subject "
           f"(searches 0..{n - 1} of each key)\n")
     print("| subject | best value found | searches within 0.5 | p (95% interval) | "
@@ -151,6 +151,18 @@ def searches(args) -> None:
         print(f"| {subject} | {best:.2f} | {hits}/{total} | {hits / total:.2f} ({low:.2f}-{high:.2f}) | "
               f"{miss[0]:.4f} ({miss[1]:.4f}-{miss[2]:.4f}) | {statistics.median(seconds[1:] or seconds):.2f} |",
               flush=True)
+
+
+def _settings(text: str) -> MultistartSettings:
+    try:
+        return check_multistart(MultistartSettings(**json.loads(text)))
+    except (ValueError, TypeError) as error:
+        raise argparse.ArgumentTypeError(f"--settings takes MultistartSettings fields as JSON: {error}") from None
+
+
+def _settings_argument(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--settings", type=_settings, default=MultistartSettings(),
+                        help=f"MultistartSettings fields to change, JSON {example}")
 
 
 def _part(text: str) -> tuple[int, int]:
@@ -198,7 +210,7 @@ def table(args) -> None:
     print(f"machine: {machine()}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    settings = check_multistart(MultistartSettings(**json.loads(args.settings)))
+    settings = args.settings
     for k in (range(args.keys) if args.only is None else [args.only]):
         path = out / (f"key{k}.csv" if args.part is None else f"key{k}.part{args.part[0]}of{args.part[1]}.csv")
         done = set(pd.read_csv(path).subject) if path.exists() else set()
@@ -228,6 +240,8 @@ def table(args) -> None:
 def memory(args) -> None:
     import resource
 
+    from cmrlab import fitting
+
     recalls = np.asarray(cmrlab.simulate(jax.random.PRNGKey(0), cmrlab.DEFAULT_PARAMETERS, 16, 40))
     tiny = MultistartSettings(samples=64, starts=2, steps=5, polish_starts=1, polish_steps=2, screen_steps=2)
     warnings.simplefilter("ignore", FitWarning)
@@ -235,8 +249,7 @@ def memory(args) -> None:
     for i in range(args.fits):
         cmrlab.fit(recalls, 16, key=jax.random.PRNGKey(i), settings=tiny, searches=2, max_rounds=1)
         if i % max(1, args.fits // 10) == 0 or i == args.fits - 1:
-            with open("/proc/self/maps") as handle:
-                maps = sum(1 for _ in handle)
+            maps = fitting._mappings()[0]
             with open("/proc/self/status") as handle:
                 now = next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:")) / 1024
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -287,7 +300,7 @@ def main():
     c = sub.add_parser("searches")
     c.add_argument("--keys", type=int, default=3)
     c.add_argument("--best", default="{}", help='reference best values, JSON {"subject": value}')
-    c.add_argument("--settings", default="{}", help='MultistartSettings fields to change, JSON {"samples": 65536}')
+    _settings_argument(c, '{"samples": 65536}')
     c.add_argument("--subjects", type=int, nargs="+", default=None,
                    help="only these subjects (default: 63, 64 and the ten drawn with seed 13)")
     t = sub.add_parser("table")
@@ -298,8 +311,7 @@ def main():
                         "(one of N processes; each chunk's key does not depend on the split)")
     t.add_argument("--only", type=int, default=None,
                    help="fit only key K (run keys in separate processes side by side; compare with --keys)")
-    t.add_argument("--settings", default="{}", help='MultistartSettings fields to change, JSON {"screen": 1} '
-                   '(the shipped table: {"starts": 128, "screen": 1})')
+    _settings_argument(t, '{"screen": 1} (the shipped table: {"starts": 128, "screen": 1})')
     m = sub.add_parser("memory")
     m.add_argument("--fits", type=int, default=2000)
     g = sub.add_parser("gradient")

@@ -25,10 +25,17 @@ The search programs are compiled with
 :func:`cmrlab.compilation_cache.fitting_compiler_options` (on a CPU, without
 XLA's YNNPACK elementwise fusions, which are slower for these programs);
 the rest of cmrlab, and your own JAX code, compile with JAX's defaults.
+Each configuration (settings, list length, number of lists and free
+parameters) is its own compiled program; a process keeps the ones it used
+last, fewer as it nears Linux's limit on memory mappings
+(:data:`FITTING_PROGRAMS_KEPT`), so a loop over many configurations runs in
+bounded memory.
 """
 
 from __future__ import annotations
 
+import gc
+import inspect
 import itertools
 import json
 import math
@@ -36,8 +43,9 @@ import os
 import tempfile
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
 from typing import Mapping, NamedTuple
 
@@ -224,9 +232,99 @@ def _search_keys(key, first: int, count: int):
     return jax.vmap(lambda j: jax.random.fold_in(key, j))(jnp.arange(first, first + count))
 
 
-class _FittingJit:
-    """``jax.jit`` with :func:`~cmrlab.compilation_cache.fitting_compiler_options`, built at the first call.
+FITTING_PROGRAMS_KEPT = 16
+"""The most compiled fitting programs a process keeps (least recently used first out); fewer near Linux's limit.
 
+A compiled search program is large: on a CPU its kernels' code occupies
+4,000 to 8,000 memory mappings, and Linux allows a process 65,530
+(``vm.max_map_count``), where XLA's next compilation fails. A process that
+fits with many settings, list lengths or parameter sets (a parameter sweep, a
+test suite) would otherwise collect programs until it reaches that limit.
+So before a new program is compiled, the least recently used ones are
+dropped while the process holds more than half the limit's mappings, and
+beyond this many programs in any case. Dropping one costs only its
+recompilation when it is needed again (a load from the persistent cache,
+:mod:`cmrlab.compilation_cache`, when that is on).
+"""
+
+
+def _signature(args, kwargs, static_names, bind):
+    """What decides which compiled program a call runs: the static values and the arrays' shapes and dtypes."""
+    bound = bind(*args, **kwargs)
+    key = []
+    for name, value in bound.arguments.items():
+        if name in static_names:
+            key.append((name, value))
+        else:
+            leaves, tree = jax.tree_util.tree_flatten(value)
+            key.append((name, tree, tuple((np.shape(x), str(getattr(x, "dtype", type(x).__name__))) for x in leaves)))
+    return tuple(key)
+
+
+def _mappings() -> tuple[int, int] | None:
+    """``(mappings this process holds, the most it may hold)`` on Linux, else ``None``."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as handle:
+            limit = int(handle.read())
+        with open("/proc/self/maps", "rb") as handle:
+            return sum(1 for _ in handle), limit
+    except (OSError, ValueError):
+        return None
+
+
+class _Programs:
+    """The fitting programs compiled in this process, by configuration, least recently used first out.
+
+    Each configuration gets its own ``jax.jit`` of a fresh wrapper of the
+    function (:func:`_fresh`), so that dropping the configuration lets JAX
+    free its compiled code: a ``jax.jit`` keeps every program it compiled as
+    long as the wrapped function lives. See :data:`FITTING_PROGRAMS_KEPT`.
+    """
+
+    def __init__(self):
+        self.programs: OrderedDict = OrderedDict()
+
+    def get(self, key, build):
+        program = self.programs.pop(key, None)
+        if program is None:
+            self._make_room()
+            program = build()
+        self.programs[key] = program
+        return program
+
+    def _make_room(self):
+        dropped = False
+        while len(self.programs) >= FITTING_PROGRAMS_KEPT:
+            self.programs.popitem(last=False)
+            dropped = True
+        if dropped:
+            gc.collect()  # the compiled code goes with its last reference, some of them in cycles
+        while self.programs:
+            held = _mappings()
+            if held is None or held[0] <= held[1] // 2:
+                break
+            self.programs.popitem(last=False)
+            gc.collect()
+
+
+_PROGRAMS = _Programs()
+
+
+def _fresh(function):
+    """A new function object that calls ``function`` (same name, signature and docstring)."""
+    @wraps(function)
+    def program(*args, **kwargs):
+        return function(*args, **kwargs)
+
+    return program
+
+
+class _FittingJit:
+    """``jax.jit`` with :func:`~cmrlab.compilation_cache.fitting_compiler_options`, one per configuration.
+
+    Called at the top level, each configuration (static arguments, shapes
+    and dtypes) gets its own compiled program, kept in :data:`_PROGRAMS`
+    (see :data:`FITTING_PROGRAMS_KEPT`).
     Built lazily because asking which options this XLA accepts starts JAX's
     backend, which ``import cmrlab`` must not do (``jax.distributed`` has to
     be initialised first). Called inside another jit, where JAX refuses
@@ -234,16 +332,19 @@ class _FittingJit:
     """
 
     def __init__(self, function, static_argnames):
-        self.jit = partial(jax.jit, function, static_argnames=static_argnames)
-        self.nested, self.top = self.jit(), None
+        self.function, self.static_argnames = function, frozenset(static_argnames)
+        self.bind = inspect.signature(function).bind
+        self.nested = jax.jit(function, static_argnames=static_argnames)
         self.__doc__, self.__name__ = function.__doc__, function.__name__
 
     def __call__(self, *args, **kwargs):
         if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((args, kwargs))):
             return self.nested(*args, **kwargs)
-        if self.top is None:
-            self.top = self.jit(compiler_options=fitting_compiler_options())
-        return self.top(*args, **kwargs)
+        key = (self.function, _signature(args, kwargs, self.static_argnames, self.bind))
+        program = _PROGRAMS.get(key, lambda: jax.jit(
+            _fresh(self.function), static_argnames=tuple(self.static_argnames),
+            compiler_options=fitting_compiler_options()))
+        return program(*args, **kwargs)
 
 
 @partial(_FittingJit, static_argnames=("list_length", "method", "settings", "n_sources", "strata"))
@@ -1062,23 +1163,19 @@ def _fit_subjects_of_this_process(n_subjects: int, run_batch, batch_size: int, m
     return gathered
 
 
-_BATCHED: dict = {}
-
-
 def _batched_searches(list_length: int, method: str, settings, sharding, n_sources: int = 0,
                       strata: Strata | None = None):
     """The compiled ``vmap`` of :func:`_likelihood_searches` over subjects, built once per configuration."""
-    cache_key = (list_length, method, settings, sharding, n_sources, strata)
-    if cache_key not in _BATCHED:
+    def build():
         def one(keys, recalls, weights, free_index, fixed_full, box, sources, semantic):
             problem = _Problem(recalls, weights, free_index, fixed_full, box, sources, semantic)
             return _likelihood_searches(keys, problem, list_length, method, settings, n_sources, strata)
 
         batched = jax.vmap(one, in_axes=(0, 0, 0, None, None, None, 0, 0))
-        _BATCHED[cache_key] = jax.jit(
-            batched, in_shardings=(sharding, sharding, sharding, None, None, None, sharding, sharding),
-            out_shardings=sharding, compiler_options=fitting_compiler_options())
-    return _BATCHED[cache_key]
+        return jax.jit(batched, in_shardings=(sharding, sharding, sharding, None, None, None, sharding, sharding),
+                       out_shardings=sharding, compiler_options=fitting_compiler_options())
+
+    return _PROGRAMS.get((_batched_searches, list_length, method, settings, sharding, n_sources, strata), build)
 
 
 HK2014_FITS = "healey_kahana2014_fits.csv"

@@ -225,6 +225,7 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
     screened = s.screen > 1
     n_screen = [s.screen * n for n in n_starts] if screened else n_starts
     n_samples = [max(s.samples // len(boxes), n) for n in n_screen]  # never fewer samples than starts
+    steps = s.steps - s.screen_steps if screened else s.steps  # Adam steps after the screening
     found_x, found_loss, polish_x = [], [], []
     for stratum_key, stratum, samples, starts, screen in zip(jax.random.split(key, len(boxes)), boxes, n_samples,
                                                              n_starts, n_screen):
@@ -232,10 +233,9 @@ def multistart(key, objective: Callable[[jax.Array], jax.Array], box: Box,
         z = jax.random.uniform(stratum_key, (samples, d))
         values = finite_or_worst(_evaluate_in_chunks(lambda z, stratum=stratum: objective(from_unit(z, stratum)), z))
         begin = _logit(z[jnp.argsort(-values)[:screen]])
-        steps = s.steps
         if screened:
             begin, begin_loss = jax.vmap(lambda y, loss=loss: _adam(loss, y, s.screen_steps, s.learning_rate))(begin)
-            begin, steps = begin[jnp.argsort(begin_loss)[:starts]], s.steps - s.screen_steps
+            begin = begin[jnp.argsort(begin_loss)[:starts]]
         descended, descended_loss = jax.vmap(lambda y, loss=loss: _adam(loss, y, steps, s.learning_rate))(begin)
         x = from_unit(jax.nn.sigmoid(descended), stratum)
         found_x.append(x)

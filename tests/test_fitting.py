@@ -12,6 +12,7 @@ import pytest
 
 import cmrlab
 from cmrlab.datasets import load_healey_kahana2014
+from cmrlab import fitting
 from cmrlab.fitting import FitWarning, fit, fit_subjects, load_fit, save_fit
 from cmrlab.search import DESettings, MultistartSettings
 
@@ -20,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::cmrlab.fitting.FitWarning")
 # one small configuration for most tests, so that they share compiled code: these settings, 60 lists of 16
 # (or fewer: lists are padded to a multiple of 4), all 11 parameters free, the default number of searches
-SMALL = MultistartSettings(samples=256, starts=8, steps=60, polish_starts=1, polish_steps=20)
+# screen=1: no screening of the starts, about half the code to compile (the screening is checked in
+# test_search.py and by the default fits below)
+SMALL = MultistartSettings(samples=256, starts=8, steps=60, polish_starts=1, polish_steps=20, screen=1)
 SMALL_DE = DESettings(population=24, generations=40)
 BEST_64 = -480.56  # the best optimum any search found for subject 64 (issue 13; reproduced by benchmarks/)
 BEST_91 = -545.79  # subject 91's best: choice_sensitivity near 90 on a narrow ridge (benchmarks/bench_fitting.py)
@@ -266,7 +269,8 @@ def test_fit_subjects_on_four_cpu_devices_and_other_batch_sizes_matches_one():
         # the snapped points are polished to convergence (snap_steps=30): a Newton run cut short carries
         # the last-digit differences of another vmap width far (at 10 steps subject 3 ended at -617.11 on
         # four devices and at -619.61 on one; both reach -612.13 at 30)
-        settings = MultistartSettings(samples=128, starts=4, steps=30, polish_starts=1, polish_steps=10, snap_steps=30)
+        settings = MultistartSettings(samples=128, starts=4, steps=30, polish_starts=1, polish_steps=10, snap_steps=30,
+                                      screen=1)
         table = fit_subjects(data, key=jax.random.PRNGKey(0), settings=settings, searches=2, max_rounds=1,
                              batch_size=int(sys.argv[1]), progress=False)
         print(json.dumps({"devices": len(jax.devices()), "loglik": table.log_likelihood.tolist(),
@@ -288,8 +292,47 @@ def test_fit_subjects_on_four_cpu_devices_and_other_batch_sizes_matches_one():
 
 
 def _mappings() -> int:
-    with open("/proc/self/maps") as handle:
-        return sum(1 for _ in handle)
+    return fitting._mappings()[0]
+
+
+def test_fitting_programs_are_dropped_least_recently_used_first(monkeypatch):
+    programs, built = fitting._Programs(), []
+
+    def build(name):
+        return lambda: built.append(name) or name
+
+    monkeypatch.setattr(fitting, "FITTING_PROGRAMS_KEPT", 2)
+    monkeypatch.setattr(fitting, "_mappings", lambda: (100, 65530))
+    for name in "abab":
+        assert programs.get(name, build(name)) == name
+    assert built == ["a", "b"], "a configuration used again must not be rebuilt"
+    programs.get("c", build("c"))  # a is the least recently used
+    assert list(programs.programs) == ["b", "c"]
+    monkeypatch.setattr(fitting, "_mappings", lambda: (40000, 65530))  # over half the limit: make room
+    programs.get("d", build("d"))
+    assert list(programs.programs) == ["d"]
+
+
+def test_dropped_fitting_programs_give_their_compiled_code_back(monkeypatch):
+    """With one program kept, compiling ten configurations leaves the mappings where one left them."""
+    def step(x, k):
+        return jnp.sin(x * k) + jnp.cos(x) ** 2, x
+
+    def program(x, n):
+        return jax.lax.scan(step, x, jnp.arange(n, dtype=x.dtype))
+
+    compiled = fitting._FittingJit(program, static_argnames=("n",))
+    monkeypatch.setattr(fitting, "FITTING_PROGRAMS_KEPT", 1)
+    monkeypatch.setattr(fitting, "_PROGRAMS", fitting._Programs())
+    compiled(jnp.ones(3), 2)
+    before = _mappings()
+    for n in range(3, 13):
+        compiled(jnp.ones(3), n)
+    assert _mappings() - before < 10 * 5, "each new configuration should replace the last one's compiled code"
+    monkeypatch.setattr(fitting, "FITTING_PROGRAMS_KEPT", 16)
+    for n in range(13, 23):
+        compiled(jnp.ones(3), n)
+    assert _mappings() - before >= 10 * 5, "control: kept programs hold their code (else this test shows nothing)"
 
 
 def test_many_fits_in_one_process_keep_memory_flat():
