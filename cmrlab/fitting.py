@@ -41,6 +41,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 import time
 import warnings
 from collections import OrderedDict
@@ -233,18 +234,21 @@ def _search_keys(key, first: int, count: int):
 
 
 FITTING_PROGRAMS_KEPT = 16
-"""The most compiled fitting programs a process keeps (least recently used first out); fewer near Linux's limit.
+"""The most fitting configurations a process keeps compiled (least recently used first out); fewer near Linux's limit.
 
 A compiled search program is large: on a CPU its kernels' code occupies
 4,000 to 8,000 memory mappings, and Linux allows a process 65,530
 (``vm.max_map_count``), where XLA's next compilation fails. A process that
 fits with many settings, list lengths or parameter sets (a parameter sweep, a
 test suite) would otherwise collect programs until it reaches that limit.
-So before a new program is compiled, the least recently used ones are
+So before a new configuration is compiled, the least recently used ones are
 dropped while the process holds more than half the limit's mappings, and
-beyond this many programs in any case. Dropping one costs only its
-recompilation when it is needed again (a load from the persistent cache,
-:mod:`cmrlab.compilation_cache`, when that is on).
+beyond this many in any case. A configuration is one program for
+:func:`fit`; for :func:`fit_subjects` it is one per batch shape it met.
+Dropping one costs only its recompilation when it is needed again (a load
+from the persistent cache, :mod:`cmrlab.compilation_cache`, when that is
+on). Mappings held by other code count too: a process that holds over half
+the limit without cmrlab's programs keeps only the configuration in use.
 """
 
 
@@ -283,14 +287,16 @@ class _Programs:
 
     def __init__(self):
         self.programs: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()  # fits may run in several threads
 
     def get(self, key, build):
-        program = self.programs.pop(key, None)
-        if program is None:
-            self._make_room()
-            program = build()
-        self.programs[key] = program
-        return program
+        with self.lock:
+            program = self.programs.pop(key, None)
+            if program is None:
+                self._make_room()
+                program = build()
+            self.programs[key] = program
+            return program
 
     def _make_room(self):
         dropped = False
