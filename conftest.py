@@ -1,5 +1,6 @@
 """Test settings: CPU JAX, strict shapes, the shared data folder as the cache."""
 
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -23,7 +24,31 @@ os.environ.setdefault("CMRLAB_COMPILATION_CACHE", tempfile.mkdtemp(prefix="cmrla
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
+from cmrlab import fitting  # noqa: E402
+
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+_MAPPINGS_BEFORE_CLEARING = 30_000
+
+
+@pytest.fixture(autouse=True)
+def _bounded_compiled_code():
+    """After a test, drop JAX's compiled programs once the process holds over 30,000 memory mappings.
+
+    On a CPU a compiled program's kernels occupy a few mappings each, thousands for a search, and
+    Linux stops a process at 65,530 (``vm.max_map_count``), where the next compilation aborts.
+    cmrlab bounds its own fitting programs (``cmrlab.fitting.FITTING_PROGRAMS_KEPT``), but this
+    suite also compiles hundreds of other programs in one process (searches on test functions, the
+    full model, the widgets): a fresh-clone run without this reached 53,800 mappings by
+    test_source_model.py. Clearing costs only recompilation (the run's persistent cache makes most
+    of it a load).
+    """
+    yield
+    held = fitting._mappings()
+    if held is not None and held[0] > _MAPPINGS_BEFORE_CLEARING:
+        jax.clear_caches()
+        gc.collect()
 
 
 @pytest.fixture
