@@ -40,9 +40,9 @@ def _bounded_compiled_code():
     Linux stops a process at 65,530 (``vm.max_map_count``), where the next compilation aborts.
     cmrlab bounds its own fitting programs (``cmrlab.fitting.FITTING_PROGRAMS_KEPT``), but this
     suite also compiles hundreds of other programs in one process (searches on test functions, the
-    full model, the widgets): a fresh-clone run without this reached 53,800 mappings by
-    test_source_model.py. Clearing costs only recompilation (the run's persistent cache makes most
-    of it a load).
+    full model, the widgets): a fresh-clone run without this held 58,155 mappings after
+    test_widgets.py. Clearing costs only recompilation (the run's persistent cache makes most of it
+    a load).
     """
     yield
     held = fitting._mappings()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import cmrlab
-from cmrlab.datasets import load_healey_kahana2014
 from cmrlab import fitting
+from cmrlab.datasets import load_healey_kahana2014
 from cmrlab.fitting import FitWarning, fit, fit_subjects, load_fit, save_fit
 from cmrlab.search import DESettings, MultistartSettings
 
