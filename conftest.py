@@ -19,7 +19,13 @@ if _SHARED_DATA.is_dir():  # CI and this project's machines: use the shared copi
 # One persistent compilation cache for the whole run, fresh each run: notebook
 # kernels and subprocesses (which inherit the variable) reuse what the tests
 # compiled, e.g. notebook 06's default fit; no file outside the run is used.
-os.environ.setdefault("CMRLAB_COMPILATION_CACHE", tempfile.mkdtemp(prefix="cmrlab-compiled-"))
+# Each pytest-xdist worker gets a folder of its own inside it: JAX writes a
+# cache entry in place, so a worker could read another's half-written entry.
+if "CMRLAB_TEST_RUN_CACHE" not in os.environ:  # the first process of the run (pytest, or xdist's controller)
+    os.environ["CMRLAB_TEST_RUN_CACHE"] = tempfile.mkdtemp(prefix="cmrlab-compiled-")
+_RUN_CACHE = os.environ["CMRLAB_TEST_RUN_CACHE"]
+if os.environ.get("CMRLAB_COMPILATION_CACHE", _RUN_CACHE).startswith(_RUN_CACHE):  # not the user's own
+    os.environ["CMRLAB_COMPILATION_CACHE"] = os.path.join(_RUN_CACHE, os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
