@@ -31,9 +31,8 @@ each chunk saved to ``--out/key<k>.csv`` as it finishes, so a run resumes;
 to split one key over n processes; once the parts hold every subject, the
 summary writes them, in the dataset's subject order, to ``key<k>.csv``):
 how many subjects agree across keys within 0.5, how many subjects' searches
-agreed internally. ``key0.csv`` of ``--settings '{"starts": 128, "screen": 1}'`` (the search
-before its screening step), values rounded to 6 significant digits
-(``to_csv(float_format="%.6g")``), is ``cmrlab/data/healey_kahana2014_fits.csv``.
+agreed internally. ``key0.csv`` of the default settings, values rounded to 6 significant
+digits (``to_csv(float_format="%.6g")``), is ``cmrlab/data/healey_kahana2014_fits.csv``.
 
 ``gradient``: what one Adam step of the default search costs: the
 log-likelihood of subject 63 and its gradient at ``--batch`` parameter sets
@@ -311,7 +310,7 @@ def main():
                         "(one of N processes; each chunk's key does not depend on the split)")
     t.add_argument("--only", type=int, default=None,
                    help="fit only key K (run keys in separate processes side by side; compare with --keys)")
-    _settings_argument(t, '{"screen": 1} (the shipped table: {"starts": 128, "screen": 1})')
+    _settings_argument(t, '{"screen": 1} (the shipped table: the default)')
     m = sub.add_parser("memory")
     m.add_argument("--fits", type=int, default=2000)
     g = sub.add_parser("gradient")

@@ -1191,16 +1191,17 @@ HK2014_FITS = "healey_kahana2014_fits.csv"
 def healey_kahana2014_fits():
     """A :func:`fit_subjects` table of all 126 Healey & Kahana (2014) subjects (no-task lists).
 
-    Fitting every subject takes long on a laptop (about an hour for the 126
-    subjects on a 2-core CPU), so cmrlab ships the table that
-    ``benchmarks/bench_fitting.py table`` made with the search as it was
-    before its screening step (``MultistartSettings(starts=128, screen=1)``;
-    the subjects fitted 8 at a time, the 8 starting at index ``i`` with key
-    ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits. For
-    every subject its log-likelihood is within 0.5 of the best of seven such
-    tables (this one and two keys each of three earlier versions of the
-    search); a second key (``PRNGKey(1)``) with this search agreed within
-    0.5 for 124 of the 126 subjects (87 and 133 lower by 0.57 and 2.04).
+    Fitting every subject takes long on a laptop (about 75 minutes for the
+    126 subjects on a 2-core CPU), so cmrlab ships the table that
+    ``benchmarks/bench_fitting.py table`` made with the default search (the
+    subjects fitted 8 at a time, the 8 starting at index ``i`` with key
+    ``fold_in(PRNGKey(0), i)``), values rounded to 6 significant digits.
+    Beside the table of the search before its screening step
+    (``MultistartSettings(starts=128, screen=1)``, itself within 0.5 of the
+    best of seven tables of earlier searches for every subject), 124
+    subjects agree within 0.5; subjects 87 and 133 are lower here by 0.57
+    and 1.94 (their best optima are narrow, and most searches miss them),
+    subject 201 higher by 0.77.
     Every row's log-likelihood is that of its parameters (tested),
     so the table is a valid set of fits; agreement between searches and
     between keys is evidence, not proof, that no better optimum exists. One
