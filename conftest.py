@@ -16,11 +16,11 @@ if "--xla_cpu_max_isa" not in os.environ.get("XLA_FLAGS", ""):
 _SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
 if _SHARED_DATA.is_dir():  # CI and this project's machines: use the shared copies as the cache
     os.environ.setdefault("CMRLAB_DATA_DIR", str(_SHARED_DATA))
-# One persistent compilation cache for the whole run, fresh each run: notebook
-# kernels and subprocesses (which inherit the variable) reuse what the tests
-# compiled, e.g. notebook 06's default fit; no file outside the run is used.
-# Each pytest-xdist worker gets a folder of its own inside it: JAX writes a
-# cache entry in place, so a worker could read another's half-written entry.
+# One persistent compilation cache for the run, fresh each run: notebook
+# kernels and subprocesses (which inherit the variable) reuse what the tests of
+# their process compiled; no file outside the run is used. Each pytest-xdist
+# worker gets a folder of its own in it: JAX writes a cache entry in place, so
+# a worker could otherwise read another's half-written entry.
 if "CMRLAB_TEST_RUN_CACHE" not in os.environ:  # the first process of the run (pytest, or xdist's controller)
     os.environ["CMRLAB_TEST_RUN_CACHE"] = tempfile.mkdtemp(prefix="cmrlab-compiled-")
 _RUN_CACHE = os.environ["CMRLAB_TEST_RUN_CACHE"]
