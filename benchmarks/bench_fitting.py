@@ -5,6 +5,7 @@
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py table [--keys 2]
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py memory [--fits 2000]
     JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py gradient [--batch 256]
+    JAX_PLATFORMS=cpu CMRLAB_DATA_DIR=../shared/data python benchmarks/bench_fitting.py pooled [--keys 8]
 
 ``reliability``: Healey & Kahana (2014) subjects 63 and 64 (issue 13) and ten
 others drawn once with ``numpy.random.default_rng(13)`` (``--subjects`` picks
@@ -41,6 +42,11 @@ options and with the fitting programs' options
 (:func:`cmrlab.compilation_cache.fitting_compiler_options`); then one
 default fit (one round of :data:`cmrlab.fitting.SEARCHES` searches), the median of 3 keys after
 compilation.
+
+``pooled``: ``fit`` with :data:`cmrlab.fitting.POOLED_SETTINGS` (``--searches``
+4) on pooled data sets (``--data``), ``--keys`` keys each: the first fit
+(compilation included), the best value found, the keys and the searches
+within 0.5 of it, seconds per fit.
 
 ``memory``: ``--fits`` small fits in one process; mappings (``/proc/self/maps``)
 and resident memory (now and peak) every 10% of the way.
@@ -287,6 +293,47 @@ def gradient(args) -> None:
           f"then median {statistics.median(seconds):.2f} s (of {', '.join(f'{x:.2f}' for x in seconds)})")
 
 
+POOLED_DATA = ("hk2014-100", "murdock-LL20-2s", "polyn2009-base")
+
+
+def _pooled_data(name: str):
+    """``(recalls, list_length)`` of a pooled data set: see ``pooled``'s help."""
+    from cmrlab.datasets import load_murdock1962, load_polyn2009
+
+    if name == "hk2014-100":
+        data = load_healey_kahana2014(no_task_only=True)
+        return data.recalls[np.isin(data.subject, data.subjects[:100])], 16
+    if name == "murdock-LL20-2s":
+        return load_murdock1962("LL20-2s").recalls, 20
+    data = load_polyn2009()
+    return data.recalls, 24
+
+
+def pooled(args) -> None:
+    warnings.simplefilter("ignore", FitWarning)
+    settings = dict(settings=cmrlab.fitting.POOLED_SETTINGS, searches=args.searches)
+    print(f"machine: {machine()}\nsettings: POOLED_SETTINGS = {cmrlab.fitting.POOLED_SETTINGS}, "
+          f"{args.searches} searches a round\n")
+    print("| data | lists | first fit (s) | best value found | keys within 0.5 | worst key | searches within 0.5 "
+          "| agreement (median) | s per fit (median, min-max) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    reference = {k: float(v) for k, v in json.loads(args.best).items()}
+    for name in args.data:
+        recalls, L = _pooled_data(name)
+        start = time.perf_counter()
+        cmrlab.fit(recalls, L, key=jax.random.PRNGKey(10**6), max_rounds=1, **settings)
+        first = time.perf_counter() - start
+        results = [cmrlab.fit(recalls, L, key=jax.random.PRNGKey(k), **settings) for k in range(args.keys)]
+        values = np.array([r.log_likelihood for r in results])
+        each = np.concatenate([r.search_values for r in results])
+        best = max(each.max(), values.max(), reference.get(name, -np.inf))
+        seconds = [r.seconds for r in results]
+        print(f"| {name} | {len(recalls)} | {first:.1f} | {best:.2f} | {np.sum(values >= best - 0.5)}/{len(values)} "
+              f"| {values.min():.2f} | {np.sum(each >= best - 0.5)}/{len(each)} "
+              f"| {statistics.median(r.agreement / r.searches for r in results):.2f} "
+              f"| {statistics.median(seconds):.1f} ({min(seconds):.1f}-{max(seconds):.1f}) |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -315,9 +362,17 @@ def main():
     m.add_argument("--fits", type=int, default=2000)
     g = sub.add_parser("gradient")
     g.add_argument("--batch", type=int, default=256)
+    p = sub.add_parser("pooled")
+    p.add_argument("--keys", type=int, default=8)
+    p.add_argument("--data", nargs="+", choices=POOLED_DATA, default=list(POOLED_DATA),
+                   help="hk2014-100: the no-task lists of the first 100 Healey & Kahana (2014) subjects "
+                        "(2,800, the speed issue's pooled fit); murdock-LL20-2s: Murdock (1962) 20 words at "
+                        "2 s (1,200); polyn2009-base: the 1,262 lists of Polyn et al. (2009), base model")
+    p.add_argument("--best", default="{}", help='reference best values, JSON {"data": value}')
+    p.add_argument("--searches", type=int, default=4)
     args = parser.parse_args()
     commands = {"reliability": reliability, "searches": searches, "table": table, "memory": memory,
-                "gradient": gradient}
+                "gradient": gradient, "pooled": pooled}
     commands[args.command](args)
 
 

@@ -85,9 +85,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("multistart", "de"), default="multistart")
     p.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                    help="a field of MultistartSettings (samples, starts, steps, learning_rate, polish_starts, "
-                        "polish_steps, snap_margin, snap_steps, snap_coordinates; 0 turns the polish or the snap "
-                        "off) or, with --method de, of DESettings (population, generations, mutation=LOW,HIGH, "
-                        "crossover, patience, improvement); repeatable")
+                        "polish_steps, snap_margin, snap_steps, snap_coordinates, screen, screen_steps, subsample; "
+                        "0 turns the polish, the snap or the subsample off) or, with --method de, of DESettings "
+                        "(population, generations, mutation=LOW,HIGH, crossover, patience, improvement); repeatable")
     p.add_argument("--searches", type=int, default=None,
                    help="independent searches per round (default: fit_subjects's, cmrlab.fitting.SEARCHES)")
     p.add_argument("--max-rounds", type=int, default=3)
@@ -117,7 +117,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
-_MAY_BE_OFF = ("polish_starts", "polish_steps", "snap_margin", "snap_steps", "snap_coordinates")
+_MAY_BE_OFF = ("polish_starts", "polish_steps", "snap_margin", "snap_steps", "snap_coordinates", "subsample")
 
 
 def _settings(method: str, items: list[str]):

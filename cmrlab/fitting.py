@@ -13,6 +13,10 @@ reports the best, and counts how many searches reached it:
   and, if they still disagree, :func:`fit` warns (:class:`FitWarning`) and
   says what to do.
 
+For pooled data (many hundreds of lists) a search can explore a random
+subset of the lists and polish its best point on all of them
+(:data:`POOLED_SETTINGS`, opt-in).
+
 Each search (:mod:`cmrlab.search`) is a multistart gradient search for the
 likelihood (uniform sample, Adam from the best points, Newton polish, and
 the polished points moved onto the bounds they are near polished again; the
@@ -84,6 +88,7 @@ from cmrlab.search import (
     from_unit,
     make_box,
     multistart,
+    refine,
     to_unit,
 )
 from cmrlab.simulation import _simulate, _simulate_source
@@ -360,13 +365,28 @@ def _likelihood_searches(keys, problem: _Problem, list_length: int, method: str,
     objective = _objective(problem, list_length, n_sources)
 
     def one(key):
-        if method == "multistart":
+        if method == "multistart" and settings.subsample:
+            pick_key, key = jax.random.split(key)
+            part = _objective(_some_lists(pick_key, problem, settings.subsample), list_length, n_sources)
+            found = multistart(key, part, problem.box, settings, strata)
+            polished = refine(objective, problem.box, found.z, settings.polish_steps)
+            found = polished._replace(evaluations=polished.evaluations + found.evaluations)
+        elif method == "multistart":
             found = multistart(key, objective, problem.box, settings, strata)
         else:
             found = differential_evolution(key, jax.vmap(objective), problem.box, settings)
         return from_unit(found.z, problem.box), found.value, found.evaluations
 
     return jax.vmap(one)(keys)
+
+
+def _some_lists(key, problem: _Problem, count: int) -> _Problem:
+    """``problem`` on ``count`` of its real (weight > 0) lists, drawn at random without replacement."""
+    order = jax.random.uniform(key, problem.weights.shape) + (problem.weights > 0)  # real lists first
+    rows = jax.lax.top_k(order, count)[1]
+    return problem._replace(recalls=problem.recalls[rows], weights=problem.weights[rows],
+                            sources=None if problem.sources is None else problem.sources[rows],
+                            semantic=None if problem.semantic is None else problem.semantic[rows])
 
 
 CHOICE_STRATA = ((8.0, 20.0), (1.0, 1.0, 1.0))
@@ -410,6 +430,33 @@ screening nor 16 times as many samples (``samples=65536``, about 1.5 times
 the cost: 4 and 3 of 32) helps them; for subject 91, other splits of Adam's
 budget between starts and steps, a learning rate of 0.05 or 0.2, and
 polishing more Adam results did not help either.
+"""
+
+
+POOLED_SETTINGS = MultistartSettings(samples=1024, starts=12, steps=100, screen=2, screen_steps=20,
+                                     polish_starts=1, polish_steps=10, subsample=256)
+"""A quick search for pooled data, opt-in: ``fit(..., settings=POOLED_SETTINGS, searches=4)``.
+
+Each search explores on 256 of the lists drawn at random (its own draw),
+a shorter version of the default search, and polishes its best point on all
+lists with 10 Newton steps (``MultistartSettings.subsample``); every value
+reported is that of all the lists. ``benchmarks/bench_fitting.py pooled``,
+4 searches a fit, 8 keys, on a 2-core AMD EPYC shared with other jobs:
+
+* the no-task lists of the first 100 Healey & Kahana (2014) subjects
+  (2,800 lists): 8 of 8 keys within 0.5 of the best value found, 28 of 32
+  searches; 38.5 s a fit (median), 142 s for the first (compilation);
+* Polyn et al. (2009), base model (1,262 lists of 24): 8 of 8 keys, 22 of
+  32 searches; 88 s a fit (median; more jobs shared the machine);
+* Murdock (1962), 20 words at 2 s (1,200 lists): **2 of 8 keys**, 3 of 84
+  searches (6 of 8 fits ran all three rounds): most searches end about 270 below the best, near
+  ``choice_sensitivity`` 8 with both supports near 0, while the best lies on
+  a ridge at ``choice_sensitivity`` about 75 that Adam from 4 starts per
+  stratum rarely reaches (from 8, one search of 3 did), and 10 Newton steps
+  leave it 2 to 4 units short.
+
+So it is not the default: where its searches disagree, :func:`fit` says so;
+raise ``starts`` and ``polish_steps``, or use the default search.
 """
 
 
@@ -528,16 +575,21 @@ def _check_identifiable(clean: np.ndarray, label: str = "") -> None:
 # ----------------------------------------------------------------------------- public API
 
 
-def _default_settings(method: str, objective: str, settings):
+def _default_settings(method: str, objective: str, settings, n_lists: int = 0):
     if settings is not None:
         expected = MultistartSettings if method == "multistart" else DESettings
         if not isinstance(settings, expected):
             raise ValueError(f"settings for method {method!r} must be a {expected.__name__}, got "
                              f"{type(settings).__name__}.")
-        return check_multistart(settings) if method == "multistart" else settings
+        if method != "multistart":
+            return settings
+        settings = check_multistart(settings)
+        return settings._replace(subsample=0) if settings.subsample >= n_lists else settings
     if objective == "summary":
         return DESettings(population=48, generations=60)
-    return MultistartSettings() if method == "multistart" else DESettings()
+    if method != "multistart":
+        return DESettings()
+    return MultistartSettings()
 
 
 def _check_choices(method, objective, searches, max_rounds):
@@ -602,7 +654,8 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
         tolerance: agreement tolerance (default 0.5 log-likelihood units, or
             0.005 squared error for the summary objective).
         settings: a :class:`~cmrlab.search.MultistartSettings` or
-            :class:`~cmrlab.search.DESettings` for each search.
+            :class:`~cmrlab.search.DESettings` for each search
+            (:data:`POOLED_SETTINGS` explores a subset of many lists).
         n_simulated: lists simulated per evaluation of the summary objective.
         study_items: int ``(n_lists, L)`` each list's words as 0-based rows of
             ``similarity`` (full model; with ``similarity``).
@@ -620,13 +673,13 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
     """
     method = method or ("de" if objective == "summary" else "multistart")
     _check_choices(method, objective, searches, max_rounds)
-    settings = _default_settings(method, objective, settings)
     tolerance = float(tolerance if tolerance is not None else (SUMMARY_TOLERANCE if objective == "summary"
                                                                  else TOLERANCE))
     start = time.perf_counter()
     L = _check_list_length(list_length)
     cleaned = clean_recalls(recalls, L, return_counts=True)
     n_lists = cleaned.recalls.shape[0]
+    settings = _default_settings(method, objective, settings, n_lists)
     if n_lists == 0:
         raise ValueError("no lists to fit: the recall matrix has 0 rows.")
     _check_identifiable(cleaned.recalls)
@@ -844,7 +897,8 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     axis: every CPU device of
     ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, or several GPUs.
     A second round of searches runs only for the subjects whose searches did
-    not agree.
+    not agree. A ``settings.subsample`` at least the smallest subject's
+    number of lists is turned off (every list is searched).
 
     **Several processes.** After ``jax.distributed.initialize()`` in every
     process (``jax.process_count() > 1``), every process calls
@@ -884,7 +938,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     from jax.sharding import PartitionSpec as P
 
     _check_choices(method, "likelihood", searches, max_rounds)
-    settings = _default_settings(method, "likelihood", settings)
+    _default_settings(method, "likelihood", settings)  # a clear error before any work
     subjects = dataset.subjects
     if len(subjects) == 0:
         raise ValueError("the dataset has no lists.")
@@ -896,6 +950,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     cleaned = [clean_recalls(dataset.recalls[rows], L) for rows in rows_of]
     for s, c in zip(subjects, cleaned):
         _check_identifiable(c, f"subject {s}")
+    settings = _default_settings(method, "likelihood", settings, min(c.shape[0] for c in cleaned))
     n_rows = _bucket(max(c.shape[0] for c in cleaned))
     recalls = np.zeros((len(subjects), n_rows, L), np.int32)
     weights = np.zeros((len(subjects), n_rows), np.float32)
