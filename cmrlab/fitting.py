@@ -449,11 +449,11 @@ reported is that of all the lists. ``benchmarks/bench_fitting.py pooled``,
 * Polyn et al. (2009), base model (1,262 lists of 24): 8 of 8 keys, 22 of
   32 searches; 88 s a fit (median; more jobs shared the machine);
 * Murdock (1962), 20 words at 2 s (1,200 lists): **2 of 8 keys**, 3 of 84
-  searches (6 of 8 fits ran all three rounds): most searches end about 270 below the best, near
-  ``choice_sensitivity`` 8 with both supports near 0, while the best lies on
-  a ridge at ``choice_sensitivity`` about 75 that Adam from 4 starts per
-  stratum rarely reaches (from 8, one search of 3 did), and 10 Newton steps
-  leave it 2 to 4 units short.
+  searches (6 of 8 fits ran all three rounds): most searches end about 270
+  below the best, near ``choice_sensitivity`` 8 with both supports near 0,
+  while the best lies on a ridge at ``choice_sensitivity`` about 75 that
+  Adam from 4 starts per stratum rarely reaches (from 8, one search of 3
+  did), and 10 Newton steps leave it 2 to 4 units short.
 
 So it is not the default: where its searches disagree, :func:`fit` says so;
 raise ``starts`` and ``polish_steps``, or use the default search.

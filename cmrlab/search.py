@@ -144,9 +144,10 @@ class MultistartSettings(NamedTuple):
             its own key, then polishes its best point on all lists with
             ``polish_steps`` more Newton steps (:func:`refine`); its value is
             that of all lists. 0 (the default) searches on all lists. A
-            likelihood pooled over hundreds of lists has the same optimum's
-            basin on a random few hundred of them, at a fraction of the
-            cost (:data:`cmrlab.fitting.POOLED_SETTINGS`).
+            likelihood pooled over hundreds of lists often has its best
+            optimum's basin in the same place on a random few hundred of
+            them, at a fraction of the cost; not always
+            (:data:`cmrlab.fitting.POOLED_SETTINGS` has the measurements).
     """
 
     samples: int = 4096
