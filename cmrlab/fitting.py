@@ -575,21 +575,23 @@ def _check_identifiable(clean: np.ndarray, label: str = "") -> None:
 # ----------------------------------------------------------------------------- public API
 
 
-def _default_settings(method: str, objective: str, settings, n_lists: int = 0):
+def _default_settings(method: str, objective: str, settings):
     if settings is not None:
         expected = MultistartSettings if method == "multistart" else DESettings
         if not isinstance(settings, expected):
             raise ValueError(f"settings for method {method!r} must be a {expected.__name__}, got "
                              f"{type(settings).__name__}.")
-        if method != "multistart":
-            return settings
-        settings = check_multistart(settings)
-        return settings._replace(subsample=0) if settings.subsample >= n_lists else settings
+        return check_multistart(settings) if method == "multistart" else settings
     if objective == "summary":
         return DESettings(population=48, generations=60)
-    if method != "multistart":
-        return DESettings()
-    return MultistartSettings()
+    return MultistartSettings() if method == "multistart" else DESettings()
+
+
+def _for_lists(settings, n_lists: int):
+    """``settings`` for data of ``n_lists`` lists (the fewest of any subject): a subsample of them all is none."""
+    if isinstance(settings, MultistartSettings) and settings.subsample >= n_lists:
+        return settings._replace(subsample=0)
+    return settings
 
 
 def _check_choices(method, objective, searches, max_rounds):
@@ -673,13 +675,14 @@ def fit(recalls, list_length: int, *, key, fixed: Mapping[str, float] | None = N
     """
     method = method or ("de" if objective == "summary" else "multistart")
     _check_choices(method, objective, searches, max_rounds)
+    settings = _default_settings(method, objective, settings)
     tolerance = float(tolerance if tolerance is not None else (SUMMARY_TOLERANCE if objective == "summary"
                                                                  else TOLERANCE))
     start = time.perf_counter()
     L = _check_list_length(list_length)
     cleaned = clean_recalls(recalls, L, return_counts=True)
     n_lists = cleaned.recalls.shape[0]
-    settings = _default_settings(method, objective, settings, n_lists)
+    settings = _for_lists(settings, n_lists)
     if n_lists == 0:
         raise ValueError("no lists to fit: the recall matrix has 0 rows.")
     _check_identifiable(cleaned.recalls)
@@ -938,7 +941,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     from jax.sharding import PartitionSpec as P
 
     _check_choices(method, "likelihood", searches, max_rounds)
-    _default_settings(method, "likelihood", settings)  # a clear error before any work
+    settings = _default_settings(method, "likelihood", settings)
     subjects = dataset.subjects
     if len(subjects) == 0:
         raise ValueError("the dataset has no lists.")
@@ -950,7 +953,7 @@ def fit_subjects(dataset, *, key, fixed: Mapping[str, float] | None = None, meth
     cleaned = [clean_recalls(dataset.recalls[rows], L) for rows in rows_of]
     for s, c in zip(subjects, cleaned):
         _check_identifiable(c, f"subject {s}")
-    settings = _default_settings(method, "likelihood", settings, min(c.shape[0] for c in cleaned))
+    settings = _for_lists(settings, min(c.shape[0] for c in cleaned))
     n_rows = _bucket(max(c.shape[0] for c in cleaned))
     recalls = np.zeros((len(subjects), n_rows, L), np.int32)
     weights = np.zeros((len(subjects), n_rows), np.float32)

@@ -34,11 +34,11 @@ def test_a_subsample_holds_only_real_lists_each_once_and_depends_on_the_key():
 
 
 def test_a_subsample_of_at_least_every_list_is_turned_off_and_a_negative_one_refused():
-    assert fitting._default_settings("multistart", "likelihood", None, 10_000).subsample == 0  # opt-in
-    assert fitting._default_settings("multistart", "likelihood", TINY, 40).subsample == 0  # nothing to leave out
-    assert fitting._default_settings("multistart", "likelihood", TINY, 41).subsample == 40
+    assert fitting._default_settings("multistart", "likelihood", None).subsample == 0  # opt-in
+    assert fitting._for_lists(TINY, 40).subsample == 0  # nothing to leave out
+    assert fitting._for_lists(TINY, 41).subsample == 40
     with pytest.raises(ValueError, match="subsample must be an int >= 0"):
-        fitting._default_settings("multistart", "likelihood", TINY._replace(subsample=-1), 100)
+        fitting._default_settings("multistart", "likelihood", TINY._replace(subsample=-1))
 
 
 def test_refine_never_ends_below_its_start():
